@@ -1,0 +1,1 @@
+"""pipeline_project: a Dagster code location for continuously arriving files."""

@@ -1,0 +1,1 @@
+"""Shared ConfigurableResources. Each is chosen from the environment in `build_resources()`."""
