@@ -6,17 +6,20 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline_project.settings import data_dir
+from pipeline_project.settings import data_dir, env_str
 
 
 class StorageResource(dg.ConfigurableResource):
     """Paths under the storage root ($PIPELINE_DATA_DIR, default ./data)."""
 
     root: str
+    # What happens to a source PDF once its text is verified in the warehouse:
+    # "never" keeps the content-addressed store; "after_ingest" deletes it (frees disk for downloads).
+    delete_source: str = "never"
 
     @classmethod
     def from_env(cls) -> "StorageResource":
-        return cls(root=str(data_dir()))
+        return cls(root=str(data_dir()), delete_source=env_str("PIPELINE_DELETE_SOURCE", "never"))
 
     @property
     def root_path(self) -> Path:

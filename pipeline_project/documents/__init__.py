@@ -1,0 +1,1 @@
+"""PDF intake → OCR batches → OCR JSONL → documents → chunks → embeddings."""

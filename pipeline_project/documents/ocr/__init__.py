@@ -1,0 +1,1 @@
+"""OCR engines behind one interface: `OcrEngine.ocr_batch(...)` → olmOCR-format records."""

@@ -1,0 +1,1 @@
+"""Ingest domain: downloads identifier lists into the documents inbox, paced by free disk space."""
