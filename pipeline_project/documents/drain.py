@@ -30,7 +30,7 @@ def unfinished_batches(instance: dg.DagsterInstance) -> list[str]:
     return [b for b in registered if b not in done]
 
 
-def drain(instance: dg.DagsterInstance, resources: dict, log=print) -> DrainReport:
+def drain(instance: dg.DagsterInstance, resources: dict, log=print, log_level: str = "WARNING") -> DrainReport:
     started = time.monotonic()
     report = DrainReport()
     storage = resources["storage"]
@@ -41,7 +41,8 @@ def drain(instance: dg.DagsterInstance, resources: dict, log=print) -> DrainRepo
     for batch_id in todo:
         log(f"batch {batch_id}: running raw_pdfs → ocr_jsonl → documents → chunks → embeddings")
         result = dg.materialize(documents_assets, partition_key=batch_id, resources=resources,
-                                instance=instance, raise_on_error=False, tags={"ocr_batch": batch_id})
+                                instance=instance, raise_on_error=False, tags={"ocr_batch": batch_id},
+                                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
         (report.batches if result.success else report.failed).append(batch_id)
     report.seconds = time.monotonic() - started
     return report

@@ -1,6 +1,5 @@
 """The downloader asset: one partition = one slice of the identifier list, fetched into the inbox."""
 
-from __future__ import annotations
 
 import json
 

@@ -1,7 +1,6 @@
 """The sensor that keeps downloads flowing: adds slice partitions, requests incomplete slices, and
 pauses (SkipReason) while the disk is over its high watermark."""
 
-from __future__ import annotations
 
 import os
 
@@ -15,7 +14,7 @@ from pipeline_project.ingest.partitions import DOWNLOAD_SLICES
 from pipeline_project.ingest.resources import DownloaderResource
 
 
-def incomplete_slices(downloader: DownloaderResource, slices: dict[str, list[DownloadItem]]) -> list[str]:
+def incomplete_slices(downloader: DownloaderResource, slices: dict) -> list[str]:
     """Slices with an item neither done nor permanently failed, in list order (the ledger decides,
     not materialization status: a paused slice is materialized yet incomplete)."""
     ids = [it.item_id for items in slices.values() for it in items]
