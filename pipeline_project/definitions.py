@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline_project.documents.definitions import defs as documents_defs
-from pipeline_project.observations.definitions import defs as observations_defs
+from pipeline_project.documents import definitions as documents
+from pipeline_project.ingest import definitions as ingest
 
-defs = dg.Definitions.merge(documents_defs, observations_defs)
+defs = dg.Definitions.merge(documents.defs, ingest.defs)

@@ -8,7 +8,6 @@ import dagster as dg
 from pipeline_project.ingest.downloader import SliceDownloader, SliceReport
 from pipeline_project.ingest.partitions import download_slices
 from pipeline_project.ingest.resources import DownloaderResource
-from pipeline_project.resources.storage import StorageResource
 
 
 def report_metadata(report: SliceReport, items: int, disk_used: float) -> dict:
@@ -44,9 +43,7 @@ def report_metadata(report: SliceReport, items: int, disk_used: float) -> dict:
         "fetches what is missing; a slice paused by disk backpressure reports complete=False."
     ),
 )
-def downloaded_pdfs(
-    context: dg.AssetExecutionContext, downloader: DownloaderResource, storage: StorageResource
-) -> dg.MaterializeResult:
+def downloaded_pdfs(context: dg.AssetExecutionContext, downloader: DownloaderResource) -> dg.MaterializeResult:
     key = context.partition_key
     items = downloader.slices().get(key, [])
     if not items:
@@ -57,7 +54,7 @@ def downloaded_pdfs(
         return disk.reason() if disk.over_watermark else ""
 
     runner = SliceDownloader(
-        inbox=storage.inbox,
+        inbox=downloader.inbox(),
         ledger=downloader.ledger(),
         settings=downloader.fetch_settings(),
         workers=downloader.workers,

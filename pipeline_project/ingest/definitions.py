@@ -7,11 +7,11 @@ import dagster as dg
 from pipeline_project.ingest.assets import download_slice_job, downloaded_pdfs
 from pipeline_project.ingest.resources import DownloaderResource
 from pipeline_project.ingest.sensors import download_slices_sensor
-from pipeline_project.resources.storage import StorageResource
 
 defs = dg.Definitions(
     assets=[downloaded_pdfs],
     jobs=[download_slice_job],
     sensors=[download_slices_sensor],
-    resources={"downloader": DownloaderResource.from_env(), "storage": StorageResource.from_env()},
+    # only this domain's key: `storage` comes from the documents domain (same $PIPELINE_DATA_DIR)
+    resources={"downloader": DownloaderResource.from_env()},
 )

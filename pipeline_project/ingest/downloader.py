@@ -120,12 +120,13 @@ def _fetch_once(session: requests.Session, item: DownloadItem, part: Path, setti
                     fh.write(block)
                 fh.flush()
                 os.fsync(fh.fileno())
+        except requests.RequestException as exc:  # dropped mid-body: keep the partial, resume later
+            # (checked first: RequestException is an OSError subclass)
+            raise TransientError(f"connection lost after {part.stat().st_size} bytes: {exc}") from exc
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise DiskFull(str(exc)) from exc
             raise
-        except requests.RequestException as exc:  # dropped mid-body: keep the partial, resume later
-            raise TransientError(f"connection lost after {part.stat().st_size} bytes: {exc}") from exc
     _verify(item, part, total)
     return resumed
 

@@ -20,6 +20,7 @@ from pipeline_project.ingest.backpressure import DiskState, disk_state, high_wat
 from pipeline_project.ingest.downloader import FetchSettings
 from pipeline_project.ingest.items import DownloadItem, in_scope, load_list, slices_of
 from pipeline_project.ingest.ledger import Ledger
+from pipeline_project.resources.storage import StorageResource
 from pipeline_project.settings import data_dir, env_float, env_int, env_str
 
 
@@ -39,6 +40,7 @@ class DownloaderResource(dg.ConfigurableResource):
     max_concurrent_slices: int = 1
     high_watermark: float = 0.0  # 0 = $PIPELINE_DISK_HIGH_WATERMARK (default 0.90)
     ledger_dir: str = ""  # "" = $PIPELINE_DATA_DIR/downloads
+    inbox_dir: str = ""  # "" = the documents inbox, $PIPELINE_DATA_DIR/inbox (StorageResource.inbox)
 
     @classmethod
     def from_env(cls) -> "DownloaderResource":
@@ -62,6 +64,13 @@ class DownloaderResource(dg.ConfigurableResource):
 
     def watermark(self) -> float:
         return self.high_watermark or high_watermark()
+
+    def inbox(self) -> Path:
+        # Resolved here rather than by depending on the `storage` resource, so this domain's
+        # Definitions merge with the documents domain's without a conflicting `storage` key.
+        path = Path(self.inbox_dir) if self.inbox_dir else Path(StorageResource.from_env().inbox)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def ledger(self) -> Ledger:
         root = Path(self.ledger_dir) if self.ledger_dir else data_dir() / "downloads"

@@ -8,7 +8,6 @@ import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from pipeline_project.ingest.assets import download_slice_job
-from pipeline_project.ingest.items import DownloadItem
 from pipeline_project.ingest.ledger import DONE, FAILED
 from pipeline_project.ingest.partitions import DOWNLOAD_SLICES
 from pipeline_project.ingest.resources import DownloaderResource

@@ -26,12 +26,15 @@ def run_probe(engine: SlurmOcrEngine, inputs, work_dir):
         box["result"] = result
         return dg.MaterializeResult(metadata={k: v for k, v in result.metadata.items() if v is not None})
 
-    run = dg.materialize([ocr_probe], raise_on_error=False)
+    with dg.instance_for_test() as instance:
+        run = dg.materialize([ocr_probe], raise_on_error=False, instance=instance)
+        box["logs"] = "\n".join(e.user_message for e in instance.all_logs(run.run_id))
+    run.logs = box["logs"]  # everything the Dagster UI would show for the run
     return run, box.get("result")
 
 
 def logs_of(run) -> str:
-    return "\n".join(str(getattr(e, "message", "")) for e in run.all_events)
+    return run.logs
 
 
 def test_batch_runs_as_one_slurm_job(slurm_env, tmp_path):

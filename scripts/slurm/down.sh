@@ -10,8 +10,9 @@ for sock in "$STATE_DIR"/sshctl/*; do
   [ -S "$sock" ] && ssh -o ControlPath="$sock" -O exit placeholder 2>/dev/null || true
 done
 pf="$STATE_DIR/sshd/sshd.pid"
-if [ -s "$pf" ] && kill -0 "$(cat "$pf")" 2>/dev/null; then
-  kill -TERM "$(cat "$pf")" && echo "stopped sshd (pid $(cat "$pf"))"
+pid=$(cat "$pf" 2>/dev/null || true)
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  kill -TERM "$pid" && echo "stopped sshd (pid $pid)"
 fi
 rm -f "$pf"
 bash "$HERE/stop-slurm.sh"
