@@ -85,8 +85,9 @@ class DatasetConfig:
     def duckdb_path(self) -> Path:
         return self.output_dir / f"{self.name}.duckdb"
 
-    def quarantine_dir(self) -> Path:
-        return data_dir() / "quarantine" / "observations" / self.name
+    def quarantine_dir(self, root: Path | None = None) -> Path:
+        """<storage root>/quarantine/observations/<dataset> (root: $PIPELINE_DATA_DIR by default)."""
+        return Path(root or data_dir()) / "quarantine" / "observations" / self.name
 
 
 def _resolve(raw: str) -> Path:

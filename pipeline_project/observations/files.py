@@ -77,9 +77,9 @@ def fingerprint(files: list[RawFile]) -> str:
     return digest.hexdigest()[:32]
 
 
-def quarantine(config: DatasetConfig, raw: RawFile, reason: str) -> Path:
+def quarantine(config: DatasetConfig, raw: RawFile, reason: str, root: Path | None = None) -> Path:
     """Copy (never move: the raw archive is the user's) the file aside with a .reason.txt."""
-    target = config.quarantine_dir() / raw.relpath.replace("/", "__")
+    target = config.quarantine_dir(root) / raw.relpath.replace("/", "__")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(raw.path, target)
     write_text_atomic(target.with_name(target.name + ".reason.txt"),

@@ -138,7 +138,7 @@ def ingest_week(config: DatasetConfig, partition_key: str, week_files: list[raw_
                     report.rows += _ingest_file(config, raw, buffer)
                     report.files_ok += 1
                 except ConversionError as exc:
-                    copy = raw_files.quarantine(config, raw, exc.reason)
+                    copy = raw_files.quarantine(config, raw, exc.reason, quarantine_root)
                     logger.warning("quarantined %s (%s) -> %s", raw.path, exc.reason, copy)
                     report.quarantined.append({"file": raw.relpath, "reason": exc.reason})
                     continue

@@ -1,0 +1,149 @@
+"""Documents pipeline benchmark: Dagster (daemon + sensor) vs a plain-Python baseline.
+
+Corpus: ~200 born-digital PDFs (~2,000 pages) plus ~20 image-only pages, generated here.
+Prints: pages/s end to end through Dagster (drop → all embeddings, daemon running), time from a
+single PDF's drop to its embeddings, peak RSS of each side, and the Dagster ÷ baseline ratio.
+
+    .venv/bin/python benchmarks/documents_bench.py [--docs 200 --pages 10 --scans 20]
+
+Not a test: it prints figures. Uses its own data dir under benchmarks/out/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PeakRss, mib  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out" / "documents"
+BIN = Path(sys.executable).parent
+
+
+def make_corpus(folder: Path, docs: int, pages: int, scans: int) -> int:
+    from pipeline_project import samples
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    for i in range(docs):
+        samples.born_digital_pdf(folder / f"paper_{i:04d}.pdf", pages=pages, seed=i)
+    for i in range(scans):
+        samples.image_only_pdf(folder / f"scan_{i:03d}.pdf",
+                               [f"Scanned memo {i}", "The survey of the river bridge is complete.",
+                                "Inspection found corrosion on the third pier."])
+    return docs * pages + scans
+
+
+def drop(corpus: Path, inbox: Path) -> None:
+    """Copy into a hidden folder, then rename into the inbox: how a well-behaved producer drops files."""
+    staging = inbox / ".staging"
+    shutil.copytree(corpus, staging)
+    for path in sorted(staging.iterdir()):
+        os.replace(path, inbox / path.name)
+    staging.rmdir()
+
+
+def embedded_batches(home: Path) -> tuple[set[str], set[str]]:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        registered = set(instance.get_dynamic_partitions("ocr_batches"))
+        done = set(instance.get_materialized_partitions(dg.AssetKey("embeddings")))
+    return registered, done
+
+
+def wait_all_embedded(home: Path, inbox: Path, timeout: float = 3600) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = [p for p in inbox.iterdir() if not p.name.startswith(".")]
+        registered, done = embedded_batches(home)
+        if not waiting and registered and registered <= done:
+            return time.monotonic()
+        time.sleep(0.5)
+    raise TimeoutError("pipeline did not finish")
+
+
+def run_dagster(corpus: Path, total_pages: int) -> dict:
+    data = OUT / "dagster_data"
+    shutil.rmtree(data, ignore_errors=True)
+    env = dict(os.environ, PIPELINE_DATA_DIR=str(data), DAGSTER_HOME=str(data / "dagster_home"))
+    subprocess.run([str(BIN / "pipeline-project"), "init"], env=env, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    log = open(OUT / "daemon.log", "w")
+    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        time.sleep(8)  # daemon and code server up before the clock starts
+        inbox = data / "inbox"
+        with PeakRss(daemon.pid) as rss:
+            start = time.monotonic()
+            drop(corpus, inbox)
+            end = wait_all_embedded(data / "dagster_home", inbox)
+        # single drop → embedded, with the pipeline otherwise idle
+        from pipeline_project import samples
+
+        lone = samples.born_digital_pdf(OUT / "lone.pdf", pages=2, seed=999_999)
+        before, _ = embedded_batches(data / "dagster_home")
+        t0 = time.monotonic()
+        os.replace(lone, inbox / "lone.pdf")
+        while True:
+            registered, done = embedded_batches(data / "dagster_home")
+            if (registered - before) and (registered - before) <= done:
+                break
+            time.sleep(0.25)
+        latency = time.monotonic() - t0
+        registered, _ = embedded_batches(data / "dagster_home")
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
+    import duckdb
+
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    seconds = end - start
+    return {"seconds": seconds, "pages_per_second": total_pages / seconds, "peak_rss": rss.peak,
+            "single_drop_seconds": latency, "batches": len(registered), "chunks": chunks}
+
+
+def run_baseline(corpus: Path, total_pages: int) -> dict:
+    out = OUT / "baseline_data"
+    shutil.rmtree(out, ignore_errors=True)
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("documents_baseline.py")), str(corpus), str(out)],
+                          capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["pages_per_second"] = total_pages / result["seconds"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=10)
+    parser.add_argument("--scans", type=int, default=20)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    corpus = OUT / "corpus"
+    total = make_corpus(corpus, args.docs, args.pages, args.scans)
+    print(f"corpus: {args.docs} born-digital PDFs × {args.pages} pages + {args.scans} image-only pages = {total} pages")
+    base = run_baseline(corpus, total)
+    print(f"baseline (one process)   : {base['seconds']:.1f} s, {base['pages_per_second']:.1f} pages/s, "
+          f"peak RSS {mib(base['peak_rss'])}, {base['chunks']} chunks")
+    dag = run_dagster(corpus, total)
+    print(f"dagster (daemon+sensor)  : {dag['seconds']:.1f} s, {dag['pages_per_second']:.1f} pages/s, "
+          f"peak RSS {mib(dag['peak_rss'])} (daemon, code server and runs), {dag['batches']} batches, "
+          f"{dag['chunks']} chunks")
+    print(f"single PDF drop → embedded: {dag['single_drop_seconds']:.1f} s (target ≤ 30 s)")
+    print(f"dagster ÷ baseline throughput: {dag['pages_per_second'] / base['pages_per_second']:.2f} (target ≥ 0.9)")
+
+
+if __name__ == "__main__":
+    main()
