@@ -38,14 +38,14 @@ def main(corpus: Path, out: Path) -> None:
                                                         r["attributes"]["pdf_page_numbers"], tokenizer)]
     vectors = embedder.embed([c.text for c in chunks])
     matrix = np.asarray(vectors, dtype=np.float32)
-    table = pa.table({
+    arrow_chunks = pa.table({
         "chunk_id": [c.chunk_id for c in chunks], "doc_id": [c.doc_id for c in chunks],
         "text": [c.text for c in chunks],
         "embedding": pa.ListArray.from_arrays(pa.array(np.arange(0, matrix.size + 1, matrix.shape[1], dtype=np.int32)),
                                               pa.array(matrix.ravel())),
     })
     with duckdb.connect(str(out / "baseline.duckdb")) as conn:
-        conn.execute("CREATE TABLE chunks AS SELECT * FROM table")
+        conn.execute("CREATE TABLE chunks AS SELECT * FROM arrow_chunks")
     seconds = time.monotonic() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"seconds": seconds, "peak_rss": peak, "chunks": len(chunks)}))

@@ -101,12 +101,10 @@ def _status_summary() -> dict:
         "quarantined": queries.quarantined_files(warehouse),
         "dead_letters": queries.dead_letters(warehouse),
     }
-    try:
-        from pipeline_project.ingest.status import disk_status
-    except ImportError:
-        pass
-    else:
-        summary["disk"] = disk_status()
+    from pipeline_project.ingest.status import disk_status, download_status
+
+    summary["disk"] = disk_status()
+    summary["downloads"] = download_status()
     return summary
 
 
@@ -122,9 +120,9 @@ def _print_status(summary: dict) -> None:
     models = ", ".join(f"{v} {k}" for k, v in s["embeddings_by_model"].items()) or "none"
     print(f"embeddings   : {models}")
     print(f"dead letters : {s['dead_letters']}")
-    if "disk" in summary:
-        d = summary["disk"]
-        print(f"disk         : {json.dumps(d)}")
+    print(f"disk         : {summary['disk']['reason']}")
+    if summary["downloads"]:
+        print(f"downloads    : {', '.join(f'{v} {k}' for k, v in summary['downloads'].items())}")
     if summary["quarantined"]:
         print("\nquarantined files (kept in the quarantine folder, never deleted):")
         for q in summary["quarantined"]:

@@ -9,5 +9,6 @@ import dagster as dg
 
 from pipeline_project.documents import definitions as documents
 from pipeline_project.ingest import definitions as ingest
+from pipeline_project.observations import definitions as observations
 
-defs = dg.Definitions.merge(documents.defs, ingest.defs)
+defs = dg.Definitions.merge(documents.defs, ingest.defs, observations.defs)

@@ -38,8 +38,8 @@ def build_manifest(dataset: str, partition_key: str, label: str, classified: pd.
         "skip_manifold": skip_manifold,
         "window": {"samples": window, "step": step, "overlap_samples": overlap},
         "engines": {
-            "state_geometry": {"signals": eligible},
-            "eigendecomposition": {"signals": eligible if len(eligible) >= 2 else []},
+            "state_geometry": {"signals": list(eligible)},
+            "eigendecomposition": {"signals": list(eligible) if len(eligible) >= 2 else []},
         },
         "signals": signals,
     }

@@ -25,15 +25,20 @@ EIGEN_COLUMNS = ["window_end", "component", "eigenvalue", "explained_ratio", "si
 _BATCH = 256  # windows per vectorised batch: bounds memory at batch x window x signals
 
 
+def _empty(signals: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=signals, index=pd.DatetimeIndex([], tz="UTC", name="timestamp"),
+                        dtype="float64")
+
+
 def wide_frame(path: Path, signals: list[str]) -> pd.DataFrame:
     """(timestamp x signal) matrix of one week; duplicate timestamps are averaged."""
     if not path.exists() or not signals:
-        return pd.DataFrame(columns=signals, dtype="float64")
+        return _empty(signals)
     table = pq.read_table(path, columns=["timestamp", "signal", "value"],
                           filters=[("signal", "in", list(signals))])
     frame = table.to_pandas()
     if frame.empty:
-        return pd.DataFrame(columns=signals, dtype="float64")
+        return _empty(signals)
     frame["signal"] = frame["signal"].astype(str)
     wide = frame.groupby(["timestamp", "signal"], sort=True)["value"].mean().unstack("signal")
     return wide.reindex(columns=signals)
@@ -43,7 +48,9 @@ def with_overlap(previous: pd.DataFrame, current: pd.DataFrame, overlap: int) ->
     """Prepend the previous week's last `overlap` rows; returns (frame, index of first own row)."""
     tail = previous.iloc[len(previous) - overlap:] if overlap and len(previous) else previous.iloc[:0]
     tail = tail.reindex(columns=current.columns)
-    tail = tail[tail.index < current.index.min()] if len(current) else tail.iloc[:0]
+    if not len(current):
+        return current, 0
+    tail = tail[tail.index < current.index.min()]
     return pd.concat([tail, current]), len(tail)
 
 

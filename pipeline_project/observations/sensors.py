@@ -67,7 +67,10 @@ def _stale_manifolds(config: DatasetConfig, requested: set[str], notes: list[str
         if week in requested or marker is None:
             continue
         expected = state.manifold_inputs(config, week)
-        if marker.get("inputs") != expected:
+        own, _, _ = str(marker.get("inputs", "")).partition("+")
+        # only the previous-week part may differ: if this week's own observations changed, its
+        # own run (already requested or in flight) recomputes the manifold anyway
+        if own == state.consumed_inputs(config, week) and marker.get("inputs") != expected:
             notes.append(f"{partitions.label_for_key(week)}: previous week changed -> manifold")
             out.append(dg.RunRequest(
                 partition_key=week,

@@ -79,7 +79,8 @@ def week_reports(week_dir: Path) -> dict[str, tuple[str, int]]:
     with duckdb.connect(":memory:") as con:
         for view, rel in VIEW_FILES.items():
             if (week_dir / rel).exists():
-                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet(?)", [str(week_dir / rel)])
+                path = (week_dir / rel).as_posix().replace("'", "''")  # views can't take parameters
+                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{path}')")
         available = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
         for name, (title, needs, query) in REPORTS.items():
             if set(needs) <= available:
@@ -93,7 +94,7 @@ def refresh_views(database: Path, partitions_dir: Path) -> list[str]:
     database.parent.mkdir(parents=True, exist_ok=True)
     with connect(warehouse_from_path(str(database))) as con:
         for view, rel in VIEW_FILES.items():
-            pattern = partitions_dir / "*" / rel
+            quoted = (partitions_dir / "*" / rel).as_posix().replace("'", "''")
             if not any(partitions_dir.glob(f"*/{rel}")):
                 con.execute(f"DROP VIEW IF EXISTS {view}")
                 continue
@@ -101,7 +102,7 @@ def refresh_views(database: Path, partitions_dir: Path) -> list[str]:
             con.execute(
                 f"""CREATE OR REPLACE VIEW {view} AS
                     SELECT regexp_extract(filename, '(\\d{{4}}-W\\d{{2}})', 1) AS week, * EXCLUDE (filename)
-                    FROM read_parquet('{pattern.as_posix()}', filename = true, union_by_name = true)"""
+                    FROM read_parquet('{quoted}', filename = true, union_by_name = true)"""
             )
             made.append(view)
     return made

@@ -7,6 +7,7 @@ what the files on disk give now: the CLI's resume, `status` and the sensor all a
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pipeline_project.observations.config import DatasetConfig
 STAGES = ("weekly_observations", "typology", "classification", "manifest", "manifold", "sql_analysis")
 INGEST_STAGES = ("weekly_observations",)
 COMPUTE_STAGES = STAGES[1:]
+EMPTY_FINGERPRINT = hashlib.sha256().hexdigest()[:32]  # = files.fingerprint([]): a week without files
 
 
 def week_dir(config: DatasetConfig, partition_key: str) -> Path:
@@ -61,9 +63,9 @@ def write_marker(config: DatasetConfig, key: str, stage: str, inputs: str, **met
 
 
 def consumed_inputs(config: DatasetConfig, key: str) -> str:
-    """The files fingerprint this week's observations were built from ('' if not ingested)."""
+    """The files fingerprint this week's observations were built from (empty-week's if none)."""
     marker = read_marker(config, key, "weekly_observations")
-    return marker["inputs"] if marker else ""
+    return marker["inputs"] if marker else EMPTY_FINGERPRINT
 
 
 def manifold_inputs(config: DatasetConfig, key: str) -> str:

@@ -124,7 +124,8 @@ def _ingest_file(config: DatasetConfig, raw: raw_files.RawFile, buffer: _Buffer)
 
 
 def ingest_week(config: DatasetConfig, partition_key: str, week_files: list[raw_files.RawFile],
-                logger: logging.Logger | None = None) -> IngestReport:
+                logger: logging.Logger | None = None,
+                quarantine_root: Path | None = None) -> IngestReport:
     logger = logger or log
     report = IngestReport(partition_key, raw_files.fingerprint(week_files), files=len(week_files))
     target = state.observations_path(config, partition_key)

@@ -76,28 +76,31 @@ class Recording:
     def signal_names(self) -> list[str]:
         return [s.name for s in self.signals]
 
-    def _seconds(self, start: int, stop: int) -> np.ndarray:
+    def _timestamps_ns(self, start: int, stop: int) -> np.ndarray:
+        """int64 ns. Relative offsets are added to the file time in integers: float seconds since
+        1970 only carry ~0.2 us, which would jitter a 100 Hz clock."""
+        base = int(round(self._file_time * 1e6)) * 1000
         if self._time is None:
-            return self._file_time + np.arange(start, stop, dtype="float64") / self._rate
+            offsets = np.arange(start, stop, dtype="float64") / self._rate
+            return base + np.round(offsets * 1e9).astype("int64")
         raw = self._time.read(start, stop)
         fmt = self._format
         if fmt == "auto":  # decide on the first sample, so every chunk decides the same way
             first = self._time.read(0, 1)[0]
             fmt = "datenum" if 6e5 < first < 8e5 else "posix" if first > 1e8 else "relative"
         if fmt == "datenum":
-            return (raw - MATLAB_EPOCH_DATENUM) * 86400.0
+            return np.round((raw - MATLAB_EPOCH_DATENUM) * 86400.0 * 1e6).astype("int64") * 1000
         if fmt == "posix":
-            return raw
-        return self._file_time + raw
+            return np.round(raw * 1e6).astype("int64") * 1000
+        return base + np.round(raw * 1e9).astype("int64")
 
     def start_time(self) -> float:
-        return float(self._seconds(0, 1)[0]) if self.n_samples else self._file_time
+        return float(self._timestamps_ns(0, 1)[0]) / 1e9 if self.n_samples else self._file_time
 
     def chunks(self) -> Iterator[Chunk]:
         for start in range(0, self.n_samples, self._chunk):
             stop = min(start + self._chunk, self.n_samples)
-            ns = np.round(self._seconds(start, stop) * 1e9).astype("int64")
-            yield Chunk(ns, {s.name: s.read(start, stop) for s in self.signals})
+            yield Chunk(self._timestamps_ns(start, stop), {s.name: s.read(start, stop) for s in self.signals})
 
 
 def _lookup(names: dict[str, object], wanted: str | None, candidates: tuple[str, ...]):
