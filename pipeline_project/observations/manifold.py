@@ -83,12 +83,13 @@ def compute(frame: pd.DataFrame, first_own: int, window: int, step: int) -> tupl
     ends = _window_ends(len(frame), first_own, window, step)
     if not signals or not len(ends):
         return pd.DataFrame(columns=GEOMETRY_COLUMNS), pd.DataFrame(columns=EIGEN_COLUMNS)
+    k = len(signals)
     geometry, eigen = [], []
     for start in range(0, len(ends), _BATCH):
         batch_ends = ends[start:start + _BATCH]
         stacked = np.stack([values[e - window + 1:e + 1] for e in batch_ends])
         complete = np.isfinite(stacked).all(axis=(1, 2))
-        covs = np.full((len(batch_ends), len(signals), len(signals)), np.nan)
+        covs = np.full((len(batch_ends), k, k), np.nan)
         if complete.any():
             covs[complete] = _batch_cov(stacked[complete])
         for i in np.flatnonzero(~complete):  # windows with gaps: complete rows only
@@ -96,16 +97,24 @@ def compute(frame: pd.DataFrame, first_own: int, window: int, step: int) -> tupl
             if len(rows) >= max(2, window // 2):
                 covs[i] = np.atleast_2d(np.cov(rows, rowvar=False))
         ok = np.isfinite(covs).all(axis=(1, 2))
-        vals, vecs = _eigh_sorted(np.where(ok[:, None, None], covs, 0.0))
-        for i in np.flatnonzero(ok):
-            e = batch_ends[i]
-            lam = vals[i]
-            total = float(lam.sum())
-            geometry.append((times[e - window + 1], times[e], window, len(signals), total,
-                             total ** 2 / float((lam ** 2).sum()) if total > 0 else 0.0,
-                             float(lam[0] / total) if total > 0 else 0.0))
-            for c in range(len(signals)):
-                ratio = float(lam[c] / total) if total > 0 else 0.0
-                for s, name in enumerate(signals):
-                    eigen.append((times[e], c + 1, float(lam[c]), ratio, name, float(vecs[i][s, c])))
-    return pd.DataFrame(geometry, columns=GEOMETRY_COLUMNS), pd.DataFrame(eigen, columns=EIGEN_COLUMNS)
+        lam, vecs = _eigh_sorted(covs[ok])
+        e_ok = batch_ends[ok]
+        total = lam.sum(axis=1)
+        safe = np.where(total > 0, total, 1.0)
+        geometry.append(pd.DataFrame({
+            "window_start": times[e_ok - window + 1], "window_end": times[e_ok], "n_samples": window,
+            "n_signals": k, "total_variance": total,
+            "effective_dimension": np.where(total > 0, total ** 2 / np.maximum((lam ** 2).sum(axis=1), 1e-300), 0.0),
+            "dominant_fraction": np.where(total > 0, lam[:, 0] / safe, 0.0)}))
+        # long eigen rows: window x component x signal; loading = vecs[w, signal, component]
+        ratio = np.where(total[:, None] > 0, lam / safe[:, None], 0.0)
+        eigen.append(pd.DataFrame({
+            "window_end": np.repeat(times[e_ok], k * k),
+            "component": np.tile(np.repeat(np.arange(1, k + 1), k), len(e_ok)),
+            "eigenvalue": np.repeat(lam.reshape(-1), k),
+            "explained_ratio": np.repeat(ratio.reshape(-1), k),
+            "signal": np.tile(np.array(signals, dtype=object), k * len(e_ok)),
+            "loading": vecs.transpose(0, 2, 1).reshape(-1)}))
+    if not geometry:
+        return pd.DataFrame(columns=GEOMETRY_COLUMNS), pd.DataFrame(columns=EIGEN_COLUMNS)
+    return pd.concat(geometry, ignore_index=True), pd.concat(eigen, ignore_index=True)

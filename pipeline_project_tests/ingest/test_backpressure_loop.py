@@ -1,12 +1,22 @@
 """The whole loop on a real, small filesystem: downloads fill a 20 MiB tmpfs past the high watermark,
-downloading pauses (running slice stops between files, sensor skips with the reason), cleanup after
-ingest frees space, downloading resumes; at the end every item arrived exactly once."""
+downloading pauses (running slice stops between files, sensor skips with the reason), the real
+documents chain ingests and then deletes the sources (PIPELINE_DELETE_SOURCE=after_ingest), freeing
+space, and downloading resumes; at the end every item arrived exactly once."""
 
 import os
 import subprocess
 
+from pathlib import Path
+
 import dagster as dg
+import duckdb
 import pytest
+
+from pipeline_project.documents.drain import drain
+from pipeline_project.documents.ocr.local import LocalOcrEngine
+from pipeline_project.resources.embedder import EmbedderResource
+from pipeline_project.resources.warehouse import warehouse_from_path
+from pipeline_project_tests.conftest import age
 
 from pipeline_project.ingest.assets import downloaded_pdfs
 from pipeline_project.ingest.resources import DownloaderResource
@@ -35,20 +45,32 @@ def small_disk(tmp_path, monkeypatch):
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def cleanup_after_ingest(storage: StorageResource, corpus: dict[str, bytes], ingested: list[str]) -> None:
-    """What the documents asset does with PIPELINE_DELETE_SOURCE=after_ingest: verify, then delete."""
-    for pdf in sorted(storage.inbox.glob("*.pdf")):
-        assert pdf.read_bytes() == corpus[pdf.stem]  # complete and intact, never half-written
-        ingested.append(pdf.stem)
-        pdf.unlink()
+def documents_resources(root) -> dict:
+    """The real documents chain, deleting each source PDF once its text is verified in DuckDB."""
+    storage = StorageResource(root=str(root), delete_source="after_ingest")
+    return {"storage": storage, "warehouse": warehouse_from_path(str(storage.warehouse_path)),
+            "ocr_engine": LocalOcrEngine(), "embedder": EmbedderResource()}
+
+
+def cleanup_after_ingest(instance, resources: dict) -> None:
+    """The documents pipeline catching up: batch the inbox, ingest, verify, delete the sources."""
+    inbox = resources["storage"].inbox
+    age(p for p in inbox.iterdir() if p.is_file())
+    report = drain(instance, resources, log=lambda message: None)
+    assert not report.failed
+
+
+def ingested_items(storage: StorageResource) -> list[str]:
+    with duckdb.connect(str(storage.warehouse_path), read_only=True) as conn:
+        return [Path(r[0]).stem for r in conn.execute("SELECT source_file FROM documents").fetchall()]
 
 
 def test_disk_full_pauses_downloads_and_cleanup_resumes_them(small_disk, tmp_path):
     corpus = {f"item{n:02d}": make_pdf_bytes(f"item{n:02d}", pad_bytes=1_000_000) for n in range(24)}
     listing = tmp_path / "ids.txt"
     listing.write_text("\n".join(corpus) + "\n")
-    storage = StorageResource(root=str(small_disk))
-    ingested: list[str] = []
+    documents = documents_resources(small_disk)
+    storage = documents["storage"]
     skips: list[str] = []
     paused_runs = 0
     with FileServer(corpus, drop_first={"item03", "item17"}) as srv, dg.instance_for_test() as instance:
@@ -70,11 +92,13 @@ def test_disk_full_pauses_downloads_and_cleanup_resumes_them(small_disk, tmp_pat
                     meta = run.get_asset_materialization_events()[0].materialization.metadata
                     paused_runs += bool(meta["paused_reason"].value)
             if tick % 3 == 2:  # the documents pipeline lags behind the downloads
-                cleanup_after_ingest(storage, corpus, ingested)
-        cleanup_after_ingest(storage, corpus, ingested)
+                cleanup_after_ingest(instance, documents)
+        cleanup_after_ingest(instance, documents)
+        ingested = ingested_items(storage)
 
     assert any("downloads paused" in s for s in skips), skips  # the sensor paused with the reason
     assert paused_runs >= 1  # a running slice stopped between files and reported it
     assert sorted(ingested) == sorted(corpus)  # nothing lost, nothing twice
+    assert list(storage.pdf_store.rglob("*.pdf")) == []  # every source deleted after verified ingest
     assert sum(srv.full_bodies.values()) + sum(srv.range_requests.values()) == len(corpus)
     assert not disk_status()["downloads_paused"]

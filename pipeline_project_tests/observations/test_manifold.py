@@ -73,3 +73,17 @@ def test_windows_with_gaps_use_complete_rows():
     geo, eig = manifold.compute(frame, 0, 64, 32)
     assert len(geo) == 5 and np.isfinite(geo["total_variance"]).all()
     assert set(eig["component"]) == {1, 2}
+
+
+def test_eigenpairs_match_numpy_for_a_window():
+    idx = pd.date_range("2023-01-02", periods=64, freq="s", tz="UTC")
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=(64, 3)) @ np.array([[2.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 0.2]])
+    frame = pd.DataFrame(data, index=idx, columns=["a", "b", "c"])
+    geo, eig = manifold.compute(frame, 0, 64, 64)
+    values, vectors = np.linalg.eigh(np.cov(data, rowvar=False))
+    first = eig[eig["component"] == 1].set_index("signal")["loading"]
+    top = vectors[:, -1] * np.sign(vectors[np.abs(vectors[:, -1]).argmax(), -1])
+    np.testing.assert_allclose(first[["a", "b", "c"]].to_numpy(), top, rtol=1e-9)
+    assert eig[eig["component"] == 1]["eigenvalue"].iloc[0] == pytest.approx(values[-1])
+    assert geo["total_variance"].iloc[0] == pytest.approx(values.sum())
