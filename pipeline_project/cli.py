@@ -62,7 +62,12 @@ def cmd_drain(args) -> int:
     from pipeline_project.documents.drain import drain
     from pipeline_project.home import get_instance
 
-    report = drain(get_instance(), _documents_resources(), log=lambda m: print(m, flush=True))
+    from pipeline_project.resources.embedder import EmbedderResource
+
+    resources = _documents_resources()
+    # drain runs one batch at a time in this process: give the model every core
+    resources["embedder"] = EmbedderResource(model=resources["embedder"].model, threads=os.cpu_count() or 1)
+    report = drain(get_instance(), resources, log=lambda m: print(m, flush=True))
     summary = _status_summary()
     print(f"\ndrained {len(report.batches)} batches in {report.seconds:.1f}s"
           f"{f'; FAILED: {report.failed}' if report.failed else ''}")

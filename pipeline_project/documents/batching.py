@@ -71,8 +71,9 @@ def scan_inbox(inbox: Path, known: dict[str, dict], policy: BatchPolicy, now: fl
 
 
 def plan_batches(waiting: list[WaitingFile], policy: BatchPolicy, now: float, idle: bool) -> list[list[WaitingFile]]:
-    """Full batches of ≥ min_pages first; the remainder goes only if it has waited long enough
-    or nothing else is running."""
+    """Full batches of ≥ min_pages first. A remainder joins the last full batch cut in the same
+    tick (no tiny tail batch queued behind the big ones); alone, it goes only once it has waited
+    max_wait_seconds or nothing else is running."""
     batches: list[list[WaitingFile]] = []
     current: list[WaitingFile] = []
     pages = 0
@@ -82,7 +83,9 @@ def plan_batches(waiting: list[WaitingFile], policy: BatchPolicy, now: float, id
         if pages >= policy.min_pages:
             batches.append(current)
             current, pages = [], 0
-    if current:
+    if current and batches:
+        batches[-1].extend(current)
+    elif current:
         oldest = min(f.first_seen for f in current)
         if idle or now - oldest >= policy.max_wait_seconds:
             batches.append(current)

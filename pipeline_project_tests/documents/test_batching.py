@@ -9,10 +9,12 @@ def waiting(path, pages, first_seen):
     return batching.WaitingFile(path=path, size=1, mtime=first_seen, pages=pages, first_seen=first_seen)
 
 
-def test_full_batches_are_cut_and_a_young_remainder_waits():
+def test_full_batches_are_cut_and_the_remainder_rides_along():
     files = [waiting(f"f{i}.pdf", 4, 100.0 + i) for i in range(7)]  # 28 pages
     batches = batching.plan_batches(files, POLICY, now=110.0, idle=False)
-    assert [sum(f.pages for f in b) for b in batches] == [12, 12]  # 4 pages left, only 10 s old
+    # the 4-page tail joins the last batch instead of queueing alone behind the big ones
+    assert [sum(f.pages for f in b) for b in batches] == [12, 16]
+    assert [f.path for b in batches for f in b] == [f.path for f in files]  # oldest first, none lost
 
 
 def test_remainder_goes_when_old_enough_or_when_nothing_runs():

@@ -20,9 +20,11 @@ def test_full_batches_are_cut_by_page_count(instance, storage, monkeypatch):
 
     assert isinstance(result, dg.SensorResult)
     keys = [r.partition_key for r in result.run_requests]
-    assert len(keys) == 2  # 6 + 6 pages; the 5th file (3 pages) waits for more
+    assert len(keys) == 2  # 6 + 9 pages: the 5th file rides along with the second batch
     assert result.dynamic_partitions_requests[0].partition_keys == keys
-    assert len(list(storage.inbox.glob("*.pdf"))) == 1
+    assert list(storage.inbox.glob("*.pdf")) == []
+    manifests = [batching.read_manifest(storage.batches / k) for k in keys]
+    assert [m["pages"] for m in manifests] == [6, 9]
 
 
 def test_a_lone_pdf_waits_at_most_max_wait(instance, storage, monkeypatch):

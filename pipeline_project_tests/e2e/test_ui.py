@@ -37,7 +37,8 @@ NUX_TEXT = "Join the Dagster community"  # the first-visit modal; it would cover
 
 # ----------------------------------------------------------------------------------------- DOM reading
 
-VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+             "wbr"}
 
 
 class _Dom(HTMLParser):
@@ -134,7 +135,8 @@ def _free_port() -> int:
 def _run(args: list[str], env: dict) -> str:
     done = subprocess.run([str(BIN / "pipeline-project"), *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"pipeline-project {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"pipeline-project {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done.stdout
 
 
@@ -162,7 +164,8 @@ def processed_env(ui_tmp) -> dict:
 
 def _get(url: str, body: dict | None = None, timeout: float = 5) -> bytes:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
+    headers = {"Content-Type": "application/json"} if data else {}
+    request = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
 
@@ -173,7 +176,7 @@ LOCATIONS_QUERY = """{ workspaceOrError { __typename ... on Workspace { location
 
 @pytest.fixture(scope="module")
 def webserver(processed_env, ui_tmp) -> str:
-    """dagster-webserver alone (no daemon) on a free port; yields its base URL once the code location loaded."""
+    """dagster-webserver alone (no daemon) on a free port; yields its URL once the code location loaded."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = ui_tmp / "webserver.log"
@@ -186,9 +189,11 @@ def webserver(processed_env, ui_tmp) -> str:
         location = None
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"dagster-webserver exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(f"dagster-webserver exited with {proc.returncode}:\n"
+                            f"{log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
-                pytest.fail(f"dagster-webserver not ready in 120 s (code location: {location}); log {log_path}:\n"
+                pytest.fail(f"dagster-webserver not ready in 120 s (code location: {location}); "
+                            f"log {log_path}:\n"
                             f"{log_path.read_text()[-3000:]}")
             try:
                 _get(f"{base}/server_info", timeout=2)
@@ -223,12 +228,13 @@ def browse(webserver, ui_tmp) -> Callable[..., Page]:
     def render(path: str, name: str, ready: Callable[[Page], bool]) -> Page:
         page = None
         for attempt in range(1, 4):
-            profile = ui_tmp / f"chromium-profile-{name}-{attempt}"  # a new profile: no cache, no local storage
+            # a new profile each time: no cache, no local storage
+            profile = ui_tmp / f"chromium-profile-{name}-{attempt}"
             screenshot = ui_tmp / f"{name}.png"
             dom_file = ui_tmp / f"{name}.html"
-            argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
+            argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
                     f"--user-data-dir={profile}", f"--virtual-time-budget={15000 * attempt}",
                     "--window-size=1400,900", f"--screenshot={screenshot}", "--dump-dom", webserver + path]
             with open(dom_file, "w") as out, open(ui_tmp / f"{name}.chromium.log", "w") as err:
@@ -258,7 +264,8 @@ def test_documents_group_graph_shows_every_stage(browse):
     assert set(DOCUMENTS_ASSETS) <= set(page.asset_nodes), (
         f"the documents group's graph shows asset nodes {page.asset_nodes}, want all of {DOCUMENTS_ASSETS}: "
         f"{page.where()}")
-    assert "downloaded_pdfs" not in page.asset_nodes, f"an ingest asset on the documents graph: {page.where()}"
+    assert "downloaded_pdfs" not in page.asset_nodes, (
+        f"an ingest asset on the documents graph: {page.where()}")
     assert "documents" in page.text and "Asset Group" in page.text, page.where()
 
 
@@ -283,7 +290,8 @@ def test_raw_pdfs_page_shows_quarantined_files(browse):
 
 def test_raw_pdfs_quarantine_check_is_a_failed_warning(browse):
     page = browse("/assets/raw_pdfs?view=checks", "raw_pdfs_checks",
-                  lambda p: "no_quarantined_files" in p.text and _metadata_value(p, "quarantined") is not None)
+                  lambda p: "no_quarantined_files" in p.text
+                  and _metadata_value(p, "quarantined") is not None)
     assert "no_quarantined_files" in page.text, f"the asset check is not listed: {page.where()}"
     assert "Failed" in page.text, f"the check is not shown as failed: {page.where()}"
     assert "non-blocking" in page.text, f"a WARN check should be shown as non-blocking: {page.where()}"
