@@ -21,6 +21,8 @@ run_coordinator:
     max_concurrent_runs: {max_runs}
 telemetry:
   enabled: false
+nux:
+  enabled: false  # no "join the community" pop-up over the UI
 # Scale-out: replace SQLite with Postgres (storage: postgres: ...) and pick a run launcher
 # (dagster-docker, dagster-k8s, ...) here; the code location does not change. See docs/ARCHITECTURE.md.
 """
