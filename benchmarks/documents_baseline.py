@@ -5,6 +5,7 @@ insert into DuckDB. Prints one JSON line: seconds, peak_rss, chunks."""
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import resource
 import sys
@@ -32,7 +33,7 @@ def main(corpus: Path, out: Path) -> None:
             doc_id = hashlib.sha256(path.read_bytes()).hexdigest()
             inputs.append(OcrInput(doc_id, path, path.name, verdict.pages))
     records = LocalOcrEngine().ocr_batch(None, "baseline", inputs, out / "work").records
-    embedder = EmbedderResource()
+    embedder = EmbedderResource(threads=os.cpu_count() or 1)  # one process: every core
     tokenizer = embedder.tokenizer()
     chunks = [c for r in records for c in chunk_document(r["metadata"]["doc_id"], r["text"],
                                                         r["attributes"]["pdf_page_numbers"], tokenizer)]
