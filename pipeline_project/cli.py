@@ -103,6 +103,7 @@ def _status_summary() -> dict:
         "data_dir": str(storage.root_path),
         "inbox_waiting": sum(1 for p in storage.inbox.rglob("*") if is_candidate(p, storage.inbox)),
         "stages": queries.stage_counts(warehouse),
+        "batches": queries.batches(warehouse),
         "quarantined": queries.quarantined_files(warehouse),
         "dead_letters": queries.dead_letters(warehouse),
     }
@@ -125,6 +126,9 @@ def _print_status(summary: dict) -> None:
     models = ", ".join(f"{v} {k}" for k, v in s["embeddings_by_model"].items()) or "none"
     print(f"embeddings   : {models}")
     print(f"dead letters : {s['dead_letters']}")
+    for b in summary["batches"][-5:]:
+        print(f"batch {b['batch_id']}: {b['files']} files, {b['accepted']} accepted, "
+              f"{b['quarantined']} quarantined, {b['documents']} documents, {b['chunks']} chunks")
     print(f"disk         : {summary['disk']['reason']}")
     if summary["downloads"]:
         print(f"downloads    : {', '.join(f'{v} {k}' for k, v in summary['downloads'].items())}")

@@ -75,3 +75,18 @@ def dead_letters(warehouse: DuckDBResource) -> list[dict]:
         ensure_schema(conn)
         rows = conn.execute("SELECT batch_id, source_file, stage, reason FROM dead_letters ORDER BY recorded_at").fetchall()
     return [{"batch_id": b, "source_file": s, "stage": st, "reason": r} for b, s, st, r in rows]
+
+
+def batches(warehouse: DuckDBResource) -> list[dict]:
+    """Per OCR batch (oldest first): files by intake status, documents and chunks in the warehouse."""
+    with connect(warehouse) as conn:
+        ensure_schema(conn)
+        rows = conn.execute(
+            """SELECT i.batch_id, count(*) AS files,
+                      count(*) FILTER (WHERE i.status = 'accepted') AS accepted,
+                      count(*) FILTER (WHERE i.status = 'quarantined') AS quarantined,
+                      (SELECT count(*) FROM documents d WHERE d.batch_id = i.batch_id) AS documents,
+                      (SELECT count(*) FROM chunks c WHERE c.batch_id = i.batch_id) AS chunks
+               FROM pdf_intake i GROUP BY i.batch_id ORDER BY i.batch_id""").fetchall()
+    keys = ["batch_id", "files", "accepted", "quarantined", "documents", "chunks"]
+    return [dict(zip(keys, r)) for r in rows]

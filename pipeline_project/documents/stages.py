@@ -50,7 +50,8 @@ def intake_batch(
         if record["status"] == ACCEPTED:
             record["stored_path"] = str(store_path(storage, record["doc_id"]))
         elif record["status"] == QUARANTINED:
-            record["stored_path"] = str(storage.quarantine / batch_id / Path(record["source_file"]).name)
+            # keep the inbox sub-folders: two bad files may share a name
+            record["stored_path"] = str(storage.quarantine / batch_id / record["source_file"])
         write_json_atomic(records_dir / f"{record['slot']}.json", record)
     for record in records:
         _file_away(batch_dir / "incoming" / record["slot"], record)

@@ -44,9 +44,9 @@ def test_batch_with_bad_files_completes_and_quarantines_them(instance, resources
     assert all(evaluations[n].passed for n in ("every_page_has_text_or_empty_marker", "no_duplicate_chunk_ids",
                                                "one_embedding_per_chunk"))
     # quarantined files are kept, each with a reason a person can read
-    kept = sorted(p.name for p in (storage.quarantine / batch_id).iterdir())
+    kept = sorted(p.name for p in (storage.quarantine / batch_id).rglob("*"))
     assert "locked.pdf" in kept and "locked.pdf.reason.txt" in kept
-    assert "password" in (storage.quarantine / batch_id / "locked.pdf.reason.txt").read_text()
+    assert "password" in (storage.quarantine / batch_id / "bad" / "locked.pdf.reason.txt").read_text()
     # the scan's text came from OCR and is searchable in the pages table
     (ocr_text,) = table(storage, "SELECT text FROM pages WHERE method = 'ocr'")[0]
     assert "Crane" in ocr_text
@@ -104,3 +104,17 @@ def test_hand_materialized_raw_pdfs_flows_on_by_automation(instance, resources, 
     for name in ("ocr_jsonl", "documents", "chunks", "embeddings"):
         assert result.get_requested_partitions(dg.AssetKey(name)) == {batch_id}
     assert result.get_num_requested(dg.AssetKey("raw_pdfs")) == 0
+
+
+def test_bad_files_with_the_same_name_are_both_kept(instance, resources, storage):
+    for folder in ("crawl_a", "crawl_b"):
+        (storage.inbox / folder).mkdir(parents=True)
+        (storage.inbox / folder / "report.pdf").write_bytes(f"<html>{folder} error page</html>".encode())
+    batch_id = claim_inbox(instance, storage)
+
+    result = run_batch(instance, resources, batch_id)
+
+    assert metadata(result, "raw_pdfs")["quarantined"] == 2
+    kept = sorted(str(p.relative_to(storage.quarantine / batch_id)) for p in (storage.quarantine / batch_id).rglob("*.pdf"))
+    assert kept == ["crawl_a/report.pdf", "crawl_b/report.pdf"]
+    assert b"crawl_b" in (storage.quarantine / batch_id / "crawl_b" / "report.pdf").read_bytes()
