@@ -42,6 +42,9 @@ def cmd_dev(args) -> int:
     print(f"DAGSTER_HOME={home}; UI on http://{args.host}:{args.port}", flush=True)
     dagster = Path(sys.executable).with_name("dagster")
     argv = [str(dagster), "dev", "-w", str(Path(args.workspace).resolve()), "-h", args.host, "-p", str(args.port)]
+    # `dagster dev` warns that `dg dev` supersedes it; dg needs an extra package and project layout
+    # for no gain here, so keep the UI's start-up log clean.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:Function `dev_command` is superseded")
     os.execv(argv[0], argv)
     return 0  # not reached
 
