@@ -94,7 +94,7 @@ def plan_batches(waiting: list[WaitingFile], policy: BatchPolicy, now: float, id
 
 def new_batch_id(files: list[WaitingFile], now: float) -> str:
     stamp = dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    digest = hashlib.sha1("\n".join(f.path for f in files).encode()).hexdigest()[:6]
+    digest = hashlib.sha1("\n".join(f.path for f in files).encode("utf-8", "surrogateescape")).hexdigest()[:6]
     return f"{stamp}-{digest}"
 
 

@@ -38,6 +38,15 @@ class IntakeVerdict:
     repaired: bool = False
 
 
+def open_pdf(path: Path) -> pymupdf.Document:
+    """Open a PDF; names MuPDF cannot take (undecodable bytes) are read through a stream instead."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return pymupdf.open(stream=Path(path).read_bytes(), filetype="pdf")
+    return pymupdf.open(path, filetype="pdf")
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -73,8 +82,8 @@ def inspect_pdf(path: Path) -> IntakeVerdict:
     if b"%PDF-" not in head:
         return IntakeVerdict(False, f"not a PDF: the file is {describe_non_pdf(head)}, only named .pdf")
     try:
-        pdf = pymupdf.open(path, filetype="pdf")
-    except Exception as exc:  # MuPDF could not even repair it
+        pdf = open_pdf(path)
+    except Exception:  # MuPDF could not even repair it
         return IntakeVerdict(False, "damaged or truncated PDF: even a repairing reader could not open it")
     with pdf:
         if pdf.needs_pass:
@@ -95,7 +104,7 @@ def inspect_pdf(path: Path) -> IntakeVerdict:
 def count_pages(path: Path) -> int:
     """Cheap page count for batching; an unreadable file counts as one page (it will be quarantined)."""
     try:
-        with pymupdf.open(path, filetype="pdf") as pdf:
+        with open_pdf(path) as pdf:
             return max(pdf.page_count, 1)
     except Exception:
         return 1

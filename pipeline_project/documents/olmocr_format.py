@@ -32,8 +32,20 @@ class DocumentText:
     pages: list[PageText] = field(default_factory=list)
 
 
+def clean_text(text: str) -> str:
+    """Text as every later stage can store it: no NUL bytes (some PDFs' text layers carry them) and
+    no lone surrogates (broken ToUnicode maps), which UTF-8 files and DuckDB would reject."""
+    text = text.replace("\x00", "")
+    try:  # a file name's undecodable bytes (surrogate escapes) become U+FFFD
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # other lone surrogates become '?'
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def build_record(doc: DocumentText, *, source: str, engine_version: str) -> dict:
     """One olmOCR-style JSONL record for a document."""
+    doc = DocumentText(doc.doc_id, doc.source_file,
+                       [PageText(p.page, clean_text(p.text), p.method) for p in doc.pages])
     parts: list[str] = []
     spans: list[list[int]] = []
     cursor = 0

@@ -17,6 +17,7 @@ from pipeline_project.atomic import read_json, write_json_atomic, write_text_ato
 from pipeline_project.documents.batching import read_manifest
 from pipeline_project.documents.intake import inspect_pdf, sha256_file
 from pipeline_project.documents.ocr.base import OcrInput
+from pipeline_project.documents.olmocr_format import clean_text
 from pipeline_project.resources.storage import StorageResource
 
 ACCEPTED, DUPLICATE, QUARANTINED, MISSING = "accepted", "duplicate", "quarantined", "missing"
@@ -59,7 +60,7 @@ def intake_batch(
 
 
 def _inspect(path: Path, entry: dict) -> dict:
-    base = {"slot": entry["slot"], "source_file": entry["path"], "doc_id": None, "pages": 0,
+    base = {"slot": entry["slot"], "source_file": clean_text(entry["path"]), "doc_id": None, "pages": 0,
             "bytes": entry["size"], "reason": "", "stored_path": None, "repaired": False,
             "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat()}
     if not path.exists():

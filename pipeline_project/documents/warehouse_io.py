@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline_project.atomic import write_json_atomic
 from pipeline_project.documents.chunking import chunk_document
-from pipeline_project.documents.olmocr_format import doc_id_of, pages_from_record
+from pipeline_project.documents.olmocr_format import clean_text, doc_id_of, pages_from_record
 from pipeline_project.documents.tables import ensure_schema, replace_batch_rows
 from pipeline_project.resources.storage import StorageResource
 from pipeline_project.resources.warehouse import connect
@@ -42,7 +42,9 @@ def accepted_elsewhere(warehouse: DuckDBResource, doc_ids: list[str], batch_id: 
 
 
 def save_intake(warehouse: DuckDBResource, batch_id: str, records: list[dict]) -> None:
-    frame = pd.DataFrame(records, columns=[c for c in INTAKE_COLUMNS if c != "batch_id"])
+    # file names with undecodable bytes are stored as shown (U+FFFD), not raw: Arrow strings are UTF-8
+    rows = [{k: clean_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
+    frame = pd.DataFrame(rows, columns=[c for c in INTAKE_COLUMNS if c != "batch_id"])
     frame.insert(0, "batch_id", batch_id)
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True).dt.tz_localize(None)
     with connect(warehouse) as conn:

@@ -1,5 +1,6 @@
 """The whole chain through materialize() on a real (temporary) instance, real Tesseract and model."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -118,3 +119,16 @@ def test_bad_files_with_the_same_name_are_both_kept(instance, resources, storage
     kept = sorted(str(p.relative_to(storage.quarantine / batch_id)) for p in (storage.quarantine / batch_id).rglob("*.pdf"))
     assert kept == ["crawl_a/report.pdf", "crawl_b/report.pdf"]
     assert b"crawl_b" in (storage.quarantine / batch_id / "crawl_b" / "report.pdf").read_bytes()
+
+
+def test_file_names_with_undecodable_bytes_are_processed(instance, resources, storage):
+    good = samples.born_digital_pdf(storage.inbox / "tmp.pdf", pages=1)
+    weird = os.fsdecode(bytes(storage.inbox) + b"/r\xe9sum\xe9.pdf")  # latin-1 name on a UTF-8 system
+    os.replace(good, weird)
+    batch_id = claim_inbox(instance, storage)
+
+    result = run_batch(instance, resources, batch_id)
+
+    assert metadata(result, "documents")["documents"] == 1
+    ((name,),) = table(storage, "SELECT source_file FROM documents")
+    assert name.startswith("r") and name.endswith("sum\ufffd.pdf")

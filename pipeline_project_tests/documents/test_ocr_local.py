@@ -49,3 +49,12 @@ def test_finished_documents_are_reused_after_a_kill(tmp_path):
     good.unlink()  # a re-run must not need the PDF again for a finished document
     second = engine.ocr_batch(None, "b1", inputs, tmp_path / "w")
     assert second.records == first.records and second.metadata["documents_resumed"] == 1
+
+
+def test_text_that_storage_would_reject_is_cleaned():
+    from pipeline_project.documents.olmocr_format import DocumentText, PageText, build_record
+
+    record = build_record(DocumentText("d", "x.pdf", [PageText(1, "ok\x00 text \ud800 end", "text_layer")]),
+                          source="t", engine_version="t")
+    assert "\x00" not in record["text"] and record["text"].encode("utf-8")  # encodable, no NUL
+    assert record["text"].startswith("ok text") and record["text"].endswith(" end")
