@@ -58,3 +58,17 @@ def test_text_that_storage_would_reject_is_cleaned():
                           source="t", engine_version="t")
     assert "\x00" not in record["text"] and record["text"].encode("utf-8")  # encodable, no NUL
     assert record["text"].startswith("ok text") and record["text"].endswith(" end")
+
+
+def test_an_upside_down_scan_is_read(tmp_path):
+    lines = ["Quarterly maintenance log", "Generator serviced and load tested on site."] + [
+        f"Item {n}: the pumps, valves and filters of station {n} were inspected and cleaned." for n in range(12)]
+    scan = samples.image_only_pdf(tmp_path / "scan.pdf", lines)  # a page of text, as OSD needs
+    with pymupdf.open(scan) as doc:
+        doc[0].set_rotation(180)  # fed into the scanner the wrong way round
+        doc.save(tmp_path / "upside_down.pdf")
+    inputs = [OcrInput("e" * 64, tmp_path / "upside_down.pdf", "upside_down.pdf", 1)]
+
+    (record,) = LocalOcrEngine().ocr_batch(None, "b1", inputs, tmp_path / "w").records
+
+    assert "maintenance" in record["text"] and "Generator" in record["text"]

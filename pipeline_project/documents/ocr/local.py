@@ -44,13 +44,13 @@ def text_layer_is_usable(text: str, min_chars: int) -> bool:
     return alnum >= min_chars and bad <= 0.1 * max(alnum, 1)
 
 
-def tesseract_png(png: bytes, *, lang: str, timeout: float) -> str:
+def tesseract_png(png: bytes, *, lang: str, timeout: float, psm: int = 1) -> str:
     exe = shutil.which("tesseract")
     if exe is None:
         raise TesseractMissing("tesseract is not installed (Debian package tesseract-ocr)")
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     proc = subprocess.run(
-        [exe, "stdin", "stdout", "-l", lang, "--psm", "3"],
+        [exe, "stdin", "stdout", "-l", lang, "--psm", str(psm)],
         input=png,
         capture_output=True,
         timeout=timeout,
@@ -70,6 +70,9 @@ class LocalOcrEngine(OcrEngine):
     workers: int = 0  # 0 = one per core
     language: str = "eng"
     page_timeout_seconds: float = 180.0
+    # 1 = automatic segmentation with orientation detection: upside-down scans (a feeder's favourite)
+    # read correctly, for ~30 % more CPU per OCR'd page than 3 (which returns gibberish for them).
+    page_segmentation_mode: int = 1
 
     @property
     def engine_name(self) -> str:
@@ -147,7 +150,8 @@ class LocalOcrEngine(OcrEngine):
                     continue
                 png = page.get_pixmap(dpi=self.dpi, colorspace=pymupdf.csGRAY).tobytes("png")
                 pages.append(
-                    pool.submit(tesseract_png, png, lang=self.language, timeout=self.page_timeout_seconds)
+                    pool.submit(tesseract_png, png, lang=self.language, timeout=self.page_timeout_seconds,
+                                psm=self.page_segmentation_mode)
                 )
         return pages
 
