@@ -13,6 +13,8 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
+from pipeline_project.text import storable
+
 PAGE_TEXT_LAYER = "text_layer"
 PAGE_OCR = "ocr"
 PAGE_EMPTY = "empty"
@@ -33,13 +35,8 @@ class DocumentText:
 
 
 def clean_text(text: str) -> str:
-    """Text as every later stage can store it: no NUL bytes (some PDFs' text layers carry them) and
-    no lone surrogates (broken ToUnicode maps), which UTF-8 files and DuckDB would reject."""
-    text = text.replace("\x00", "")
-    try:  # a file name's undecodable bytes (surrogate escapes) become U+FFFD
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # other lone surrogates become '?'
-        return text.encode("utf-8", "replace").decode("utf-8")
+    """Text as every later stage can store it (see pipeline_project/text.py)."""
+    return storable(text)
 
 
 def build_record(doc: DocumentText, *, source: str, engine_version: str) -> dict:

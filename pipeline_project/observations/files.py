@@ -7,6 +7,7 @@ identities, so "this week changed" is one string compare (sensor cursor, CLI res
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import shutil
 from collections import defaultdict
@@ -17,6 +18,7 @@ from pipeline_project.atomic import write_text_atomic
 from pipeline_project.observations import partitions
 from pipeline_project.observations.config import DatasetConfig
 from pipeline_project.observations.converters import ConversionError, converter_for
+from pipeline_project.text import storable
 
 
 @dataclass(frozen=True, order=True)
@@ -31,14 +33,26 @@ class RawFile:
     def identity(self) -> str:
         return f"{self.relpath}\t{self.mtime_ns}\t{self.size}"
 
+    @property
+    def name(self) -> str:
+        """The relative path as it can be stored and shown (undecodable bytes become U+FFFD)."""
+        return storable(self.relpath)
+
+
+def matches(relpath: str, pattern: str) -> bool:
+    """Glob-style match, case-insensitive: archives written on Windows hold `.MAT` files too."""
+    rel, pat = relpath.lower(), pattern.lower()
+    return fnmatch.fnmatchcase(rel, pat) or (pat.startswith("**/") and fnmatch.fnmatchcase(rel, pat[3:]))
+
 
 def list_raw_files(config: DatasetConfig) -> list[RawFile]:
     root = config.raw_dir
     if not root.is_dir():
         return []
     out = []
-    for path in root.glob(config.file_pattern):
-        if not path.is_file() or path.name.startswith("."):
+    for path in root.rglob("*"):
+        if not path.is_file() or path.name.startswith(".") or not matches(path.relative_to(root).as_posix(),
+                                                                           config.file_pattern):
             continue
         st = path.stat()
         out.append(RawFile(st.st_mtime, path.relative_to(root).as_posix(), st.st_size,
@@ -73,7 +87,7 @@ def files_by_week(config: DatasetConfig, files: list[RawFile] | None = None) -> 
 def fingerprint(files: list[RawFile]) -> str:
     digest = hashlib.sha256()
     for raw in sorted(files, key=lambda r: r.relpath):
-        digest.update(raw.identity.encode() + b"\n")
+        digest.update(raw.identity.encode("utf-8", "surrogateescape") + b"\n")
     return digest.hexdigest()[:32]
 
 
@@ -83,5 +97,5 @@ def quarantine(config: DatasetConfig, raw: RawFile, reason: str, root: Path | No
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(raw.path, target)
     write_text_atomic(target.with_name(target.name + ".reason.txt"),
-                      f"file: {raw.path}\ndataset: {config.name}\nreason: {reason}\n")
+                      storable(f"file: {raw.path}\ndataset: {config.name}\nreason: {reason}\n"))
     return target

@@ -22,6 +22,7 @@ from pipeline_project.observations import files as raw_files
 from pipeline_project.observations import state
 from pipeline_project.observations.config import DatasetConfig
 from pipeline_project.observations.converters import ConversionError, Recording, converter_for
+from pipeline_project.text import storable
 
 SCHEMA = pa.schema([
     ("timestamp", pa.timestamp("ns", tz="UTC")),
@@ -99,7 +100,7 @@ def _ingest_file(config: DatasetConfig, raw: raw_files.RawFile, buffer: _Buffer)
     rows = 0
     try:
         for chunk in recording.chunks():
-            pending.append(chunk_table(chunk.timestamps_ns, chunk.values, raw.relpath))
+            pending.append(chunk_table(chunk.timestamps_ns, chunk.values, raw.name))
             rows += pending[-1].num_rows
             if buffer.rows + sum(t.num_rows for t in pending) >= config.partitioning.max_buffer_rows:
                 for table in pending:
@@ -119,7 +120,7 @@ def _ingest_file(config: DatasetConfig, raw: raw_files.RawFile, buffer: _Buffer)
     for table in pending:
         buffer.add(table)
     buffer.report.signals.update(recording.signal_names)
-    buffer.report.notes += [f"{raw.relpath}: {note}" for note in recording.notes]
+    buffer.report.notes += [storable(f"{raw.name}: {note}") for note in recording.notes]
     return rows
 
 
@@ -140,8 +141,8 @@ def ingest_week(config: DatasetConfig, partition_key: str, week_files: list[raw_
                     report.files_ok += 1
                 except ConversionError as exc:
                     copy = raw_files.quarantine(config, raw, exc.reason, quarantine_root)
-                    logger.warning("quarantined %s (%s) -> %s", raw.path, exc.reason, copy)
-                    report.quarantined.append({"file": raw.relpath, "reason": exc.reason})
+                    logger.warning("quarantined %s (%s) -> %s", raw.name, exc.reason, storable(str(copy)))
+                    report.quarantined.append({"file": raw.name, "reason": storable(exc.reason)})
                     continue
                 files_in_buffer += 1
                 if files_in_buffer >= config.partitioning.files_per_flush or \

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pipeline_project.observations.config import ConverterConfig
+from pipeline_project.text import storable
 
 TIME_CANDIDATES = ("t", "time", "times", "timestamp", "timestamps", "tt", "time_s", "datetime")
 NAMES_CANDIDATES = ("names", "channel_names", "channels", "labels", "signal_names", "varnames")
@@ -28,9 +29,10 @@ class ConversionError(Exception):
     """A file could not be turned into signals; the message names the file and the reason."""
 
     def __init__(self, path: Path | str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
+        # storable: a file name with undecodable bytes must not make logging the error fail too
+        super().__init__(storable(f"{path}: {reason}"))
+        self.path = storable(str(path))
+        self.reason = storable(reason)
 
 
 @dataclass
