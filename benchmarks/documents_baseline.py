@@ -39,7 +39,7 @@ def main(corpus: Path, out: Path) -> None:
                                                         r["attributes"]["pdf_page_numbers"], tokenizer)]
     vectors = embedder.embed([c.text for c in chunks])
     matrix = np.asarray(vectors, dtype=np.float32)
-    arrow_chunks = pa.table({
+    arrow_chunks = pa.table({  # noqa: F841 (read by DuckDB by name below)
         "chunk_id": [c.chunk_id for c in chunks], "doc_id": [c.doc_id for c in chunks],
         "text": [c.text for c in chunks],
         "embedding": pa.ListArray.from_arrays(pa.array(np.arange(0, matrix.size + 1, matrix.shape[1], dtype=np.int32)),

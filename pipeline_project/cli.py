@@ -13,7 +13,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pipeline_project.settings import data_dir
 
 
 def _documents_resources() -> dict:

@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline_project.documents import checks
 from pipeline_project.documents.ocr.base import OcrEngine
-from pipeline_project.documents.ocr.local import write_jsonl
+from pipeline_project.documents.olmocr_format import write_jsonl
 from pipeline_project.documents.partitions import ocr_batches
 from pipeline_project.documents import stages, warehouse_io
 from pipeline_project.resources.embedder import EmbedderResource

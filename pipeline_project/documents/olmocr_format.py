@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from pipeline_project.atomic import atomic_path
 from pipeline_project.text import storable
 
 PAGE_TEXT_LAYER = "text_layer"
@@ -95,3 +98,10 @@ def doc_id_of(record: dict) -> str:
     """Our content id for the record's PDF; olmOCR's own output lacks it, so fall back to its id."""
     meta = record.get("metadata") or {}
     return meta.get("doc_id") or record["id"]
+
+
+def write_jsonl(records: list[dict], path: Path) -> None:
+    """One record per line, atomically (the batch's ocr_jsonl)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -57,5 +57,4 @@ class StorageResource(dg.ConfigurableResource):
 
     @property
     def warehouse_path(self) -> Path:
-        self.root_path.mkdir(parents=True, exist_ok=True)
         return self.root_path / "warehouse.duckdb"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
-import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
@@ -21,6 +21,7 @@ LOCK_WAIT_SECONDS = 300.0
 @contextmanager
 def connect(resource: DuckDBResource, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open a connection, waiting (up to LOCK_WAIT_SECONDS) while another process holds the file."""
+    Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     delay = 0.05
     while True:
@@ -40,7 +41,3 @@ def connect(resource: DuckDBResource, *, read_only: bool = False) -> Iterator[du
 
 def warehouse_from_path(path: str) -> DuckDBResource:
     return DuckDBResource(database=path)
-
-
-def describe(resource: DuckDBResource) -> dg.MetadataValue:
-    return dg.MetadataValue.path(resource.database)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import dagster as dg
 import duckdb
 
 from pipeline_project.documents.partitions import ocr_batches
@@ -45,9 +44,3 @@ def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "cond
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def check_results(result: dg.ExecuteInProcessResult) -> dict:
-    return {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
-            for e in result.get_asset_check_evaluations()} if hasattr(result, "get_asset_check_evaluations") else {
-        ev.check_name: ev for ev in result.get_asset_check_evaluations()}

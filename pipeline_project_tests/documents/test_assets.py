@@ -1,7 +1,6 @@
 """The whole chain through materialize() on a real (temporary) instance, real Tesseract and model."""
 
 import os
-from pathlib import Path
 
 import dagster as dg
 

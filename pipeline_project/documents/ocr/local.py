@@ -7,7 +7,6 @@ threads make it slower on this hardware.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,7 +14,6 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import dagster as dg
 import pymupdf
 
 from pipeline_project.atomic import read_json, write_json_atomic
@@ -168,12 +166,3 @@ class LocalOcrEngine(OcrEngine):
 
 def _pending(pages: list) -> int:
     return sum(isinstance(p, Future) and not p.done() for p in pages)
-
-
-def write_jsonl(records: list[dict], path: Path) -> None:
-    """One record per line, atomically (the batch's ocr_jsonl)."""
-    from pipeline_project.atomic import atomic_path
-
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
