@@ -18,11 +18,11 @@ import pyarrow as pa
 
 
 def main(corpus: Path, out: Path) -> None:
-    from pipeline_project.documents.chunking import chunk_document
-    from pipeline_project.documents.intake import inspect_pdf
-    from pipeline_project.documents.ocr.base import OcrInput
-    from pipeline_project.documents.ocr.local import LocalOcrEngine
-    from pipeline_project.resources.embedder import EmbedderResource
+    from pipeline_project.defs.documents.chunking import chunk_document
+    from pipeline_project.defs.documents.intake import inspect_pdf
+    from pipeline_project.defs.documents.ocr.base import OcrInput
+    from pipeline_project.defs.documents.ocr.local import LocalOcrEngine
+    from pipeline_project.lib.embedder import EmbedderResource
 
     out.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()

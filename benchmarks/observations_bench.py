@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 def make_data(raw: Path, weeks: int, files_per_week: int, k: int, n: int) -> float:
     import numpy as np
 
-    from pipeline_project_tests.observations.matfiles import set_mtime, write_v5, write_v73
+    from pipeline_project.samples.matfiles import set_mtime, write_v5, write_v73
 
     total = 0
     rng = np.random.default_rng(0)
@@ -79,8 +79,8 @@ def _vmhwm_mb() -> float:
 
 
 def worker(mode: str, config_path: str) -> None:
-    from pipeline_project.observations import files, stages
-    from pipeline_project.observations.config import load_config
+    from pipeline_project.defs.observations import files, stages
+    from pipeline_project.defs.observations.config import load_config
 
     config = load_config(config_path)
     weeks = files.files_by_week(config)
@@ -109,7 +109,7 @@ def worker(mode: str, config_path: str) -> None:
         import pandas as pd
         import scipy.io
 
-        from pipeline_project.observations import measures
+        from pipeline_project.defs.observations import measures
 
         t0 = time.perf_counter()
         frames = []

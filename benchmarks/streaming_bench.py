@@ -28,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 import pymupdf  # noqa: E402
 
-from pipeline_project.documents.intake import sha256_file  # noqa: E402
-from pipeline_project.documents.ocr.base import OcrInput  # noqa: E402
-from pipeline_project.documents.ocr.local import LocalOcrEngine  # noqa: E402
-from pipeline_project.ingest.downloader import FetchSettings, SliceDownloader  # noqa: E402
-from pipeline_project.ingest.items import parse_list, slices_of  # noqa: E402
-from pipeline_project.ingest.ledger import Ledger  # noqa: E402
-from pipeline_project_tests.ingest.http_server import FileServer  # noqa: E402
+from pipeline_project.defs.documents.intake import sha256_file  # noqa: E402
+from pipeline_project.defs.documents.ocr.base import OcrInput  # noqa: E402
+from pipeline_project.defs.documents.ocr.local import LocalOcrEngine  # noqa: E402
+from pipeline_project.defs.ingest.downloader import FetchSettings, SliceDownloader  # noqa: E402
+from pipeline_project.defs.ingest.items import parse_list, slices_of  # noqa: E402
+from pipeline_project.defs.ingest.ledger import Ledger  # noqa: E402
+from pipeline_project.samples.file_server import FileServer  # noqa: E402
 
 
 def make_pdf(label: str, text_pages: int, scanned: bool, pad: int) -> bytes:
@@ -146,7 +146,7 @@ def bench_slurm(pages: int) -> None:
     os.environ.setdefault("PIPELINE_SLURM_GPUS", "1")
     import dagster as dg  # noqa: F811
 
-    from pipeline_project.documents.ocr.slurm import SlurmOcrEngine
+    from pipeline_project.defs.documents.ocr.slurm import SlurmOcrEngine
 
     engine = SlurmOcrEngine.from_env()
     with tempfile.TemporaryDirectory(dir=ROOT / ".ci-state") as tmp:

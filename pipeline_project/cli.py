@@ -16,14 +16,14 @@ from pathlib import Path
 
 
 def _documents_resources() -> dict:
-    from pipeline_project.documents.definitions import documents_resources
+    from pipeline_project.defs.documents.definitions import documents_resources
 
     return documents_resources()
 
 
 def cmd_init(args) -> int:
-    from pipeline_project.home import ensure_dagster_home
-    from pipeline_project.resources.storage import StorageResource
+    from pipeline_project.lib.home import ensure_dagster_home
+    from pipeline_project.lib.storage import StorageResource
 
     storage = StorageResource.from_env()
     for folder in (storage.inbox, storage.quarantine, storage.batches):
@@ -35,7 +35,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_dev(args) -> int:
-    from pipeline_project.home import ensure_dagster_home
+    from pipeline_project.lib.home import ensure_dagster_home
 
     home = ensure_dagster_home()
     print(f"DAGSTER_HOME={home}; UI on http://{args.host}:{args.port}", flush=True)
@@ -50,7 +50,7 @@ def cmd_dev(args) -> int:
 
 def cmd_sample(args) -> int:
     from pipeline_project import samples
-    from pipeline_project.resources.storage import StorageResource
+    from pipeline_project.lib.storage import StorageResource
 
     inbox = StorageResource.from_env().inbox
     paths = samples.sample_corpus(inbox / "sample", documents=args.documents, pages=args.pages, scans=args.scans)
@@ -61,10 +61,10 @@ def cmd_sample(args) -> int:
 
 
 def cmd_drain(args) -> int:
-    from pipeline_project.documents.drain import drain
-    from pipeline_project.home import get_instance
+    from pipeline_project.defs.documents.drain import drain
+    from pipeline_project.lib.home import get_instance
 
-    from pipeline_project.resources.embedder import EmbedderResource
+    from pipeline_project.lib.embedder import EmbedderResource
 
     resources = _documents_resources()
     # drain runs one batch at a time in this process: give the model every core
@@ -78,7 +78,7 @@ def cmd_drain(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from pipeline_project.documents.queries import search
+    from pipeline_project.defs.documents.queries import search
 
     resources = _documents_resources()
     hits = search(resources["warehouse"], resources["embedder"], args.query, k=args.k)
@@ -96,8 +96,8 @@ def cmd_search(args) -> int:
 
 
 def _status_summary() -> dict:
-    from pipeline_project.documents import queries
-    from pipeline_project.documents.batching import is_candidate
+    from pipeline_project.defs.documents import queries
+    from pipeline_project.defs.documents.batching import is_candidate
 
     resources = _documents_resources()
     storage, warehouse = resources["storage"], resources["warehouse"]
@@ -109,7 +109,7 @@ def _status_summary() -> dict:
         "quarantined": queries.quarantined_files(warehouse),
         "dead_letters": queries.dead_letters(warehouse),
     }
-    from pipeline_project.ingest.status import disk_status, download_status
+    from pipeline_project.defs.ingest.status import disk_status, download_status
 
     summary["disk"] = disk_status()
     summary["downloads"] = download_status()
@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     try:
-        from pipeline_project.observations.cli import register as register_observations
+        from pipeline_project.defs.observations.cli import register as register_observations
     except ImportError:
         pass
     else:

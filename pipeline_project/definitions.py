@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline_project.documents import definitions as documents
-from pipeline_project.ingest import definitions as ingest
-from pipeline_project.observations import definitions as observations
+from pipeline_project.defs.documents import definitions as documents
+from pipeline_project.defs.ingest import definitions as ingest
+from pipeline_project.defs.observations import definitions as observations
 
 defs = dg.Definitions.merge(documents.defs, ingest.defs, observations.defs)

@@ -9,10 +9,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline_project.documents.ocr.local import LocalOcrEngine
-from pipeline_project.resources.embedder import EmbedderResource
-from pipeline_project.resources.storage import StorageResource
-from pipeline_project.resources.warehouse import warehouse_from_path
+from pipeline_project.defs.documents.ocr.local import LocalOcrEngine
+from pipeline_project.lib.embedder import EmbedderResource
+from pipeline_project.lib.storage import StorageResource
+from pipeline_project.lib.warehouse import warehouse_from_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

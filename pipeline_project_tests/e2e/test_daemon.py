@@ -13,9 +13,9 @@ import dagster as dg
 import pytest
 
 from pipeline_project import samples
-from pipeline_project.documents.partitions import ocr_batches
+from pipeline_project.defs.documents.partitions import ocr_batches
 from pipeline_project_tests.conftest import PROJECT_ROOT
-from pipeline_project_tests.documents.helpers import wait_for
+from pipeline_project_tests.defs.documents.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent

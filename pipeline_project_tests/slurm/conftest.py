@@ -13,8 +13,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from pipeline_project.documents.intake import sha256_file
-from pipeline_project.documents.ocr.base import OcrInput
+from pipeline_project.defs.documents.intake import sha256_file
+from pipeline_project.defs.documents.ocr.base import OcrInput
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = Path(os.environ.get("PIPELINE_SLURM_STATE_DIR", PROJECT_ROOT / ".ci-state" / "slurm"))

@@ -6,9 +6,9 @@ import dagster as dg
 import pytest
 
 from pipeline_project import samples
-from pipeline_project.documents.assets import documents_assets
-from pipeline_project.documents.ocr.slurm import SlurmOcrEngine
-from pipeline_project_tests.documents.helpers import claim_inbox, table
+from pipeline_project.defs.documents.assets import documents_assets
+from pipeline_project.defs.documents.ocr.slurm import SlurmOcrEngine
+from pipeline_project_tests.defs.documents.helpers import claim_inbox, table
 
 from .conftest import PAYLOADS
 

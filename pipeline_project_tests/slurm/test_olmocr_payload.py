@@ -2,8 +2,8 @@
 
 import json
 
-from pipeline_project.documents.ocr.olmocr_payload import read_olmocr_results
-from pipeline_project.documents.olmocr_format import doc_id_of, pages_from_record
+from pipeline_project.defs.documents.ocr.olmocr_payload import read_olmocr_results
+from pipeline_project.defs.documents.olmocr_format import doc_id_of, pages_from_record
 
 
 def test_olmocr_results_become_our_records(tmp_path):

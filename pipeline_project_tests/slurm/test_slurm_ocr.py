@@ -9,7 +9,7 @@ import time
 import dagster as dg
 import pytest
 
-from pipeline_project.documents.ocr.slurm import SlurmOcrEngine
+from pipeline_project.defs.documents.ocr.slurm import SlurmOcrEngine
 
 from .conftest import PAYLOADS, make_inputs
 

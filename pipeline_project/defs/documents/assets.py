@@ -1,0 +1,196 @@
+"""raw_pdfs → ocr_jsonl → documents → chunks → embeddings, each partitioned by OCR batch.
+
+Assets pass data through files and the DuckDB warehouse, not IO managers: each stage's output is
+something a person can open (the batch folder, the JSONL, the tables).
+"""
+
+
+import time
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from pipeline_project.defs.documents import checks
+from pipeline_project.defs.documents.ocr.base import OcrEngine
+from pipeline_project.defs.documents.olmocr_format import write_jsonl
+from pipeline_project.defs.documents.partitions import ocr_batches
+from pipeline_project.defs.documents import stages, warehouse_io
+from pipeline_project.lib.embedder import EmbedderResource
+from pipeline_project.lib.storage import StorageResource
+
+GROUP = "documents"
+# Downstream stages follow any new materialization of their parent, including one made by hand in
+# the UI; the intake sensor requests the whole chain itself for new batches.
+FOLLOW = dg.AutomationCondition.eager()
+
+
+@dg.asset(
+    partitions_def=ocr_batches,
+    group_name=GROUP,
+    kinds={"pdf", "duckdb"},
+    check_specs=[checks.QUARANTINE_SPEC],
+    description="Every file of the batch validated, identified by content hash and moved into the "
+    "content-addressed store; unreadable files quarantined with a reason; repeats recorded as duplicates.",
+)
+def raw_pdfs(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: DuckDBResource):
+    started = time.monotonic()
+    batch_id = context.partition_key
+    records = stages.intake_batch(storage, batch_id, lambda ids: warehouse_io.accepted_elsewhere(warehouse, ids, batch_id))
+    warehouse_io.save_intake(warehouse, batch_id, records)
+    by_status = pd.Series([r["status"] for r in records]).value_counts().to_dict() if records else {}
+    quarantined = [r for r in records if r["status"] == stages.QUARANTINED]
+    return dg.MaterializeResult(
+        metadata={
+            "files": len(records),
+            "accepted": by_status.get(stages.ACCEPTED, 0),
+            "duplicates": by_status.get(stages.DUPLICATE, 0),
+            "quarantined": len(quarantined),
+            "pages": sum(r["pages"] for r in records if r["status"] == stages.ACCEPTED),
+            "repaired": sum(bool(r.get("repaired")) for r in records if r["status"] == stages.ACCEPTED),
+            "seconds": round(time.monotonic() - started, 2),
+        },
+        check_results=[checks.quarantine_result(quarantined)],
+    )
+
+
+@dg.asset(
+    partitions_def=ocr_batches,
+    group_name=GROUP,
+    deps=[raw_pdfs],
+    automation_condition=FOLLOW,
+    kinds={"json"},
+    description="One JSONL per batch in olmOCR's output format, written by the configured OCR engine "
+    "(local: PyMuPDF text layer + Tesseract; slurm: olmOCR on a GPU cluster). Documents the engine "
+    "could not read become dead letters.",
+)
+def ocr_jsonl(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: DuckDBResource,
+              ocr_engine: OcrEngine):
+    started = time.monotonic()
+    batch_id = context.partition_key
+    batch_dir = storage.batches / batch_id
+    inputs = stages.ocr_inputs(stages.read_intake(storage, batch_id))
+    result = ocr_engine.ocr_batch(context, batch_id, inputs, batch_dir)
+    write_jsonl(result.records, batch_dir / "ocr.jsonl")
+    names = {i.doc_id: i.source_file for i in inputs}
+    warehouse_io.save_dead_letters(warehouse, batch_id, "ocr", result.failures, names)
+    for doc_id, reason in result.failures.items():
+        context.log.warning(f"dead letter {names.get(doc_id, doc_id)}: {reason}")
+    pages = sum(r["metadata"]["pdf-total-pages"] for r in result.records)
+    seconds = time.monotonic() - started
+    return dg.MaterializeResult(
+        metadata={
+            "engine": ocr_engine.engine_name,
+            "documents": len(result.records),
+            "pages": pages,
+            "dead_letters": len(result.failures),
+            "seconds": round(seconds, 2),
+            "pages_per_second": round(pages / seconds, 2) if seconds else 0.0,
+            "path": dg.MetadataValue.path(str(batch_dir / "ocr.jsonl")),
+            **result.metadata,
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=ocr_batches,
+    group_name=GROUP,
+    deps=[ocr_jsonl],
+    automation_condition=FOLLOW,
+    kinds={"duckdb"},
+    check_specs=[checks.PAGES_SPEC],
+    description="The seed's cleanup worker: split the batch JSONL into one JSON per document, ingest "
+    "documents and pages into DuckDB, verify, then delete source PDFs where the policy says so.",
+)
+def documents(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: DuckDBResource):
+    started = time.monotonic()
+    batch_id = context.partition_key
+    records = stages.read_jsonl(storage.batches / batch_id / "ocr.jsonl")
+    docs, pages = warehouse_io.split_documents(storage, batch_id, records)
+    warehouse_io.save_documents(warehouse, batch_id, docs, pages)
+    warehouse_io.verify_ingest(warehouse, docs, pages)
+    freed = warehouse_io.delete_sources(storage, warehouse, batch_id) if storage.delete_source == "after_ingest" else 0
+    method_counts = pages["method"].value_counts().to_dict() if len(pages) else {}
+    return dg.MaterializeResult(
+        metadata={
+            "documents": len(docs),
+            "pages": len(pages),
+            "pages_text_layer": method_counts.get("text_layer", 0),
+            "pages_ocr": method_counts.get("ocr", 0),
+            "pages_empty": method_counts.get("empty", 0),
+            "source_bytes_deleted": freed,
+            "delete_policy": storage.delete_source,
+            "seconds": round(time.monotonic() - started, 2),
+        },
+        check_results=[checks.pages_result(warehouse, batch_id)],
+    )
+
+
+class ChunkingConfig(dg.Config):
+    chunk_tokens: int = 200  # all-MiniLM-L6-v2 reads at most 256 word pieces
+    overlap_tokens: int = 40
+
+
+@dg.asset(
+    partitions_def=ocr_batches,
+    group_name=GROUP,
+    deps=[documents],
+    automation_condition=FOLLOW,
+    kinds={"duckdb"},
+    check_specs=[checks.CHUNK_IDS_SPEC],
+    description="Token-aware chunks with overlap, counted in the embedding model's tokens; chunk id = "
+    "content hash; the pages each chunk came from are kept.",
+)
+def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, storage: StorageResource,
+           warehouse: DuckDBResource, embedder: EmbedderResource):
+    started = time.monotonic()
+    batch_id = context.partition_key
+    records = stages.read_jsonl(storage.batches / batch_id / "ocr.jsonl")
+    frame = warehouse_io.chunk_batch(warehouse, batch_id, records, embedder.tokenizer(),
+                                     config.chunk_tokens, config.overlap_tokens)
+    warehouse_io.save_chunks(warehouse, batch_id, frame)
+    return dg.MaterializeResult(
+        metadata={
+            "chunks": len(frame),
+            "tokens": int(frame["n_tokens"].sum()) if len(frame) else 0,
+            "chunk_tokens": config.chunk_tokens,
+            "overlap_tokens": config.overlap_tokens,
+            "seconds": round(time.monotonic() - started, 2),
+        },
+        check_results=[checks.chunk_ids_result(warehouse)],
+    )
+
+
+@dg.asset(
+    partitions_def=ocr_batches,
+    group_name=GROUP,
+    deps=[chunks],
+    automation_condition=FOLLOW,
+    kinds={"duckdb", "pytorch"},
+    check_specs=[checks.EMBEDDINGS_SPEC],
+    description="One sentence-transformers vector per chunk per model; chunks already embedded with "
+    "the same model are reused, not embedded again.",
+)
+def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource, embedder: EmbedderResource):
+    started = time.monotonic()
+    batch_id = context.partition_key
+    todo, reused = warehouse_io.chunks_to_embed(warehouse, batch_id, embedder.model)
+    vectors = []
+    for start in range(0, len(todo), 512):
+        vectors.extend(embedder.embed(todo["text"].iloc[start:start + 512].tolist()))
+        context.log.info(f"embedded {min(start + 512, len(todo))}/{len(todo)} chunks of {batch_id}")
+    warehouse_io.save_embeddings(warehouse, batch_id, embedder.model, todo["chunk_id"].tolist(), vectors)
+    seconds = time.monotonic() - started
+    return dg.MaterializeResult(
+        metadata={
+            "model": embedder.model,
+            "embedded": len(todo),
+            "reused": reused,
+            "seconds": round(seconds, 2),
+            "chunks_per_second": round(len(todo) / seconds, 2) if seconds and len(todo) else 0.0,
+        },
+        check_results=[checks.embeddings_result(warehouse, batch_id, embedder.model)],
+    )
+
+
+documents_assets = [raw_pdfs, ocr_jsonl, documents, chunks, embeddings]

@@ -1,0 +1,92 @@
+"""Read-side queries for the CLI: semantic search and per-stage status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from dagster_duckdb import DuckDBResource
+
+from pipeline_project.defs.documents.tables import ensure_schema
+from pipeline_project.lib.embedder import EmbedderResource
+from pipeline_project.lib.warehouse import connect
+
+
+def search(warehouse: DuckDBResource, embedder: EmbedderResource, query: str, k: int = 5) -> list[dict]:
+    """Top-k chunks by cosine similarity (vectors are normalised, so a dot product)."""
+    with connect(warehouse) as conn:
+        ensure_schema(conn)
+        table = conn.execute("SELECT chunk_id, embedding FROM embeddings WHERE model = ?", [embedder.model]).fetch_arrow_table()
+    if table.num_rows == 0:
+        return []
+    column = table.column("embedding").combine_chunks()
+    matrix = column.values.to_numpy(zero_copy_only=False).reshape(table.num_rows, -1)
+    scores = matrix @ np.asarray(embedder.embed([query])[0], dtype=np.float32)
+    top = np.argsort(-scores)[:k]
+    ids = [table.column("chunk_id")[int(i)].as_py() for i in top]
+    with connect(warehouse) as conn:
+        rows = conn.execute(
+            """SELECT c.chunk_id, d.source_file, c.doc_id, c.page_start, c.page_end, c.text
+               FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN (SELECT unnest(?))""", [ids]).fetchall()
+    by_id = {r[0]: r for r in rows}
+    hits = []
+    for i, cid in zip(top, ids):
+        if cid not in by_id:
+            continue
+        _, source, doc_id, p0, p1, text = by_id[cid]
+        hits.append({"score": round(float(scores[i]), 4), "source_file": Path(source or "").name, "doc_id": doc_id,
+                     "page": p0, "page_end": p1, "chunk_id": cid, "text": text})
+    return hits
+
+
+def stage_counts(warehouse: DuckDBResource) -> dict:
+    with connect(warehouse) as conn:
+        ensure_schema(conn)
+        one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+        intake = dict(conn.execute("SELECT status, count(*) FROM pdf_intake GROUP BY status").fetchall())
+        methods = dict(conn.execute("SELECT method, count(*) FROM pages GROUP BY method").fetchall())
+        models = dict(conn.execute("SELECT model, count(*) FROM embeddings GROUP BY model").fetchall())
+        return {
+            "batches": one("SELECT count(DISTINCT batch_id) FROM pdf_intake"),
+            "files": sum(intake.values()),
+            "accepted": intake.get("accepted", 0),
+            "duplicates": intake.get("duplicate", 0),
+            "quarantined": intake.get("quarantined", 0),
+            "documents": one("SELECT count(*) FROM documents"),
+            "pages": sum(methods.values()),
+            "pages_by_method": methods,
+            "chunks": one("SELECT count(*) FROM chunks"),
+            "embeddings_by_model": models,
+            "dead_letters": one("SELECT count(*) FROM dead_letters"),
+        }
+
+
+def quarantined_files(warehouse: DuckDBResource) -> list[dict]:
+    with connect(warehouse) as conn:
+        ensure_schema(conn)
+        rows = conn.execute(
+            """SELECT batch_id, source_file, reason, stored_path FROM pdf_intake
+               WHERE status = 'quarantined' ORDER BY recorded_at, source_file""").fetchall()
+    return [{"batch_id": b, "source_file": s, "reason": r, "path": p} for b, s, r, p in rows]
+
+
+def dead_letters(warehouse: DuckDBResource) -> list[dict]:
+    with connect(warehouse) as conn:
+        ensure_schema(conn)
+        rows = conn.execute("SELECT batch_id, source_file, stage, reason FROM dead_letters ORDER BY recorded_at").fetchall()
+    return [{"batch_id": b, "source_file": s, "stage": st, "reason": r} for b, s, st, r in rows]
+
+
+def batches(warehouse: DuckDBResource) -> list[dict]:
+    """Per OCR batch (oldest first): files by intake status, documents and chunks in the warehouse."""
+    with connect(warehouse) as conn:
+        ensure_schema(conn)
+        rows = conn.execute(
+            """SELECT i.batch_id, count(*) AS files,
+                      count(*) FILTER (WHERE i.status = 'accepted') AS accepted,
+                      count(*) FILTER (WHERE i.status = 'quarantined') AS quarantined,
+                      (SELECT count(*) FROM documents d WHERE d.batch_id = i.batch_id) AS documents,
+                      (SELECT count(*) FROM chunks c WHERE c.batch_id = i.batch_id) AS chunks
+               FROM pdf_intake i GROUP BY i.batch_id ORDER BY i.batch_id""").fetchall()
+    keys = ["batch_id", "files", "accepted", "quarantined", "documents", "chunks"]
+    return [dict(zip(keys, r)) for r in rows]

@@ -1,0 +1,50 @@
+"""The project's own Dagster instance: $DAGSTER_HOME, default $PIPELINE_DATA_DIR/dagster_home.
+
+Its dagster.yaml uses the queued run coordinator (needed by `dagster job launch`) with two runs at a
+time, one per core here: batches overlap (OCR of batch N+1 while batch N is embedded) without
+oversubscribing the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pipeline_project.lib.settings import data_dir, env_int
+
+DAGSTER_YAML = """\
+# Written by `pipeline-project init`. Edit freely; it is not overwritten once it exists.
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: {max_runs}
+telemetry:
+  enabled: false
+nux:
+  enabled: false  # no "join the community" pop-up over the UI
+# Scale-out: replace SQLite with Postgres (storage: postgres: ...) and pick a run launcher
+# (dagster-docker, dagster-k8s, ...) here; the code location does not change. See docs/ARCHITECTURE.md.
+"""
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home").resolve()
+
+
+def ensure_dagster_home() -> Path:
+    """Create DAGSTER_HOME with its dagster.yaml (once), export it, and return it."""
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2)))
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def get_instance():
+    import dagster as dg
+
+    ensure_dagster_home()
+    return dg.DagsterInstance.get()

@@ -1,1 +1,0 @@
-"""Shared ConfigurableResources. Each is chosen from the environment in `build_resources()`."""

@@ -1,0 +1,46 @@
+"""Helpers for documents tests: build a batch and read the warehouse back."""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+
+from pipeline_project.defs.documents.partitions import ocr_batches
+from pipeline_project.defs.documents.sensors import cut_batches
+from pipeline_project.defs.documents.batching import BatchPolicy
+from pipeline_project_tests.conftest import age
+
+
+def claim_inbox(instance, storage) -> str:
+    age(p for p in storage.inbox.rglob("*") if p.is_file())
+    ids, _, _ = cut_batches(instance, storage, None, BatchPolicy(min_pages=10_000), force=True)
+    instance.add_dynamic_partitions(ocr_batches.name, ids)
+    (batch_id,) = ids
+    return batch_id
+
+
+def table(storage, sql: str):
+    with duckdb.connect(str(storage.warehouse_path), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def snapshot(storage) -> dict:
+    """Every table's content without batch ids or timestamps (which differ between runs)."""
+    return {
+        "documents": table(storage, "SELECT doc_id, source_file, pages, chars FROM documents ORDER BY doc_id"),
+        "pages": table(storage, "SELECT doc_id, page, method, text FROM pages ORDER BY doc_id, page"),
+        "chunks": table(storage, "SELECT chunk_id, doc_id, chunk_index, page_start, page_end, text FROM chunks ORDER BY chunk_id"),
+        "embeddings": table(storage, "SELECT chunk_id, model, list_sum(embedding)::DECIMAL(10,3) FROM embeddings ORDER BY chunk_id"),
+        "intake": table(storage, "SELECT source_file, status, reason FROM pdf_intake ORDER BY source_file"),
+    }
+
+
+def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
