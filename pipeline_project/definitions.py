@@ -1,14 +1,21 @@
-"""The code location: one `defs` merging every domain's assets, checks, jobs, sensors and resources.
+"""The code location: every domain under pipeline_project/defs/, loaded by `dg.load_from_defs_folder`.
 
-Nothing here loads models or scans files: this module is re-imported on every sensor tick and UI reload.
+Nothing here loads models or scans files: definitions are rebuilt on every code-location load and
+UI reload.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
-from pipeline_project.defs.documents import definitions as documents
-from pipeline_project.defs.ingest import definitions as ingest
-from pipeline_project.defs.observations import definitions as observations
 
-defs = dg.Definitions.merge(documents.defs, ingest.defs, observations.defs)
+def build_definitions() -> dg.Definitions:
+    """The whole code location, as a plain Definitions (for the CLI's in-process runs)."""
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

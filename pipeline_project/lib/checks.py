@@ -23,11 +23,14 @@ def dead_letters_spec(asset, what: str = "items") -> dg.AssetCheckSpec:
         "`pipeline-project retry --dead-letters` re-queues them.")
 
 
-def dead_letters_result(warehouse: DuckDBResource, domain: str, partition_key: str | None,
+def dead_letters_result(warehouse: DuckDBResource, domain: str, partition_key: str | list[str] | None,
                         asset_key: dg.AssetKey | None = None, stages: list[str] | None = None,
                         limit: int = 50) -> dg.AssetCheckResult:
+    """The check's answer for one partition (or several: a single-run backfill of a range)."""
+    keys = [partition_key] if isinstance(partition_key, str) or partition_key is None else partition_key
     with connect(warehouse) as conn:
-        rows = ledger.select(conn, domain=domain, partition_key=partition_key, states=[ledger.DEAD_LETTER])
+        rows = [r for key in keys
+                for r in ledger.select(conn, domain=domain, partition_key=key, states=[ledger.DEAD_LETTER])]
     if stages is not None:
         rows = [r for r in rows if r.stage in stages]
     listing = "\n".join(f"- `{r.label or r.item_id}` [{r.stage}]: {r.last_error}" for r in rows[:limit])

@@ -2,7 +2,8 @@
 
 Its dagster.yaml uses the queued run coordinator (needed by `dagster job launch`) with two runs at a
 time, one per core here: batches overlap (OCR of batch N+1 while batch N is embedded) without
-oversubscribing the machine.
+oversubscribing the machine. Run retries and run monitoring are on, so a run whose process dies is
+re-executed by the daemon without anyone acting.
 """
 
 from __future__ import annotations
@@ -19,6 +20,18 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: {max_runs}
+# A run whose process dies (killed, out of memory) is marked failed by its code server and then
+# re-executed from the failed step by the daemon: every stage is idempotent, so nobody has to act.
+run_retries:
+  enabled: true
+  max_retries: {max_retries}
+  retry_on_asset_or_op_failure: false  # a step that raised is a real failure, shown as one
+# The daemon also fails runs stuck starting or canceling, so they can be retried too.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 180
+  poll_interval_seconds: 30
 telemetry:
   enabled: false
 nux:
@@ -38,7 +51,8 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2)))
+        config.write_text(DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2),
+                                              max_retries=env_int("PIPELINE_RUN_RETRIES", 2)))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

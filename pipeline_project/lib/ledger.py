@@ -184,22 +184,23 @@ def counts(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dict[str, int
 
 
 def requeue(conn: duckdb.DuckDBPyConnection, *, domain: str | None = None,
-            dead_letters: bool = False) -> dict[str, list[str]]:
+            dead_letters: bool = False) -> dict[str, dict[str, int]]:
     """Set failed (and, if asked, dead-lettered) items back to pending with a fresh attempt count.
 
-    Returns {domain: [partition keys to re-run]}."""
+    Quarantined inputs are left alone: the same bytes would fail the same way; a fixed file dropped in
+    again is new work. Returns {domain: {partition key: items re-queued}}."""
     ensure_ledger(conn)
     states = [FAILED, DEAD_LETTER] if dead_letters else [FAILED]
-    where = "state IN (SELECT unnest(?))" + (" AND domain = ?" if domain else "")
+    where = "state IN (SELECT unnest(?)) AND quarantine_path IS NULL" + (" AND domain = ?" if domain else "")
     params: list = [states] + ([domain] if domain else [])
-    touched = conn.execute(f"SELECT DISTINCT domain, partition_key FROM {TABLE} WHERE {where} ORDER BY ALL",
-                           params).fetchall()
+    touched = conn.execute(f"SELECT domain, partition_key, count(*) FROM {TABLE} WHERE {where} GROUP BY ALL "
+                           "ORDER BY ALL", params).fetchall()
     conn.execute(f"UPDATE {TABLE} SET state = '{PENDING}', attempts = 0, updated_at = ? WHERE {where}",
                  [now()] + params)
-    out: dict[str, list[str]] = defaultdict(list)
-    for d, p in touched:
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for d, p, n in touched:
         if p is not None:
-            out[d].append(p)
+            out[d][p] = n
     return dict(out)
 
 

@@ -24,3 +24,7 @@ def env_float(name: str, default: float) -> float:
 def env_str(name: str, default: str) -> str:
     raw = os.environ.get(name)
     return raw if raw not in (None, "") else default
+
+
+class UserError(Exception):
+    """A problem the person at the terminal can fix (bad config, missing file): printed without a traceback."""

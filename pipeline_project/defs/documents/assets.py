@@ -9,17 +9,18 @@ import time
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from pipeline_project.defs.documents import checks
 from pipeline_project.defs.documents.ocr.base import OcrEngine
-from pipeline_project.defs.documents.olmocr_format import write_jsonl
+from pipeline_project.defs.documents.olmocr_format import doc_id_of, write_jsonl
 from pipeline_project.defs.documents.partitions import ocr_batches
 from pipeline_project.defs.documents import stages, warehouse_io
+from pipeline_project.lib.checks import dead_letters_result
 from pipeline_project.lib.embedder import EmbedderResource
 from pipeline_project.lib.storage import StorageResource
+from pipeline_project.lib.warehouse import WarehouseResource
 
-GROUP = "documents"
+GROUP = DOMAIN = "documents"
 # Downstream stages follow any new materialization of their parent, including one made by hand in
 # the UI; the intake sensor requests the whole chain itself for new batches.
 FOLLOW = dg.AutomationCondition.eager()
@@ -33,7 +34,7 @@ FOLLOW = dg.AutomationCondition.eager()
     description="Every file of the batch validated, identified by content hash and moved into the "
     "content-addressed store; unreadable files quarantined with a reason; repeats recorded as duplicates.",
 )
-def raw_pdfs(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: DuckDBResource):
+def raw_pdfs(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource):
     started = time.monotonic()
     batch_id = context.partition_key
     records = stages.intake_batch(storage, batch_id, lambda ids: warehouse_io.accepted_elsewhere(warehouse, ids, batch_id))
@@ -60,11 +61,12 @@ def raw_pdfs(context: dg.AssetExecutionContext, storage: StorageResource, wareho
     deps=[raw_pdfs],
     automation_condition=FOLLOW,
     kinds={"json"},
+    check_specs=[checks.DEAD_LETTERS_SPEC],
     description="One JSONL per batch in olmOCR's output format, written by the configured OCR engine "
     "(local: PyMuPDF text layer + Tesseract; slurm: olmOCR on a GPU cluster). Documents the engine "
     "could not read become dead letters.",
 )
-def ocr_jsonl(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: DuckDBResource,
+def ocr_jsonl(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource,
               ocr_engine: OcrEngine):
     started = time.monotonic()
     batch_id = context.partition_key
@@ -73,7 +75,8 @@ def ocr_jsonl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
     result = ocr_engine.ocr_batch(context, batch_id, inputs, batch_dir)
     write_jsonl(result.records, batch_dir / "ocr.jsonl")
     names = {i.doc_id: i.source_file for i in inputs}
-    warehouse_io.save_dead_letters(warehouse, batch_id, "ocr", result.failures, names)
+    warehouse_io.save_ocr_outcomes(warehouse, batch_id, [doc_id_of(r) for r in result.records],
+                                   result.failures, names)
     for doc_id, reason in result.failures.items():
         context.log.warning(f"dead letter {names.get(doc_id, doc_id)}: {reason}")
     pages = sum(r["metadata"]["pdf-total-pages"] for r in result.records)
@@ -88,7 +91,8 @@ def ocr_jsonl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
             "pages_per_second": round(pages / seconds, 2) if seconds else 0.0,
             "path": dg.MetadataValue.path(str(batch_dir / "ocr.jsonl")),
             **result.metadata,
-        }
+        },
+        check_results=[dead_letters_result(warehouse, DOMAIN, batch_id, stages=["ocr"])],
     )
 
 
@@ -99,10 +103,11 @@ def ocr_jsonl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
     automation_condition=FOLLOW,
     kinds={"duckdb"},
     check_specs=[checks.PAGES_SPEC],
-    description="The seed's cleanup worker: split the batch JSONL into one JSON per document, ingest "
-    "documents and pages into DuckDB, verify, then delete source PDFs where the policy says so.",
+    description="Splits the batch's OCR JSONL into one JSON per document, loads documents and pages into "
+    "DuckDB, verifies every page arrived, then deletes the stored source PDFs when PIPELINE_DELETE_SOURCE "
+    "is after_ingest (frees disk for downloads).",
 )
-def documents(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: DuckDBResource):
+def documents(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource):
     started = time.monotonic()
     batch_id = context.partition_key
     records = stages.read_jsonl(storage.batches / batch_id / "ocr.jsonl")
@@ -142,7 +147,7 @@ class ChunkingConfig(dg.Config):
     "content hash; the pages each chunk came from are kept.",
 )
 def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, storage: StorageResource,
-           warehouse: DuckDBResource, embedder: EmbedderResource):
+           warehouse: WarehouseResource, embedder: EmbedderResource):
     started = time.monotonic()
     batch_id = context.partition_key
     records = stages.read_jsonl(storage.batches / batch_id / "ocr.jsonl")
@@ -171,7 +176,7 @@ def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, storage: S
     description="One sentence-transformers vector per chunk per model; chunks already embedded with "
     "the same model are reused, not embedded again.",
 )
-def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource, embedder: EmbedderResource):
+def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbedderResource):
     started = time.monotonic()
     batch_id = context.partition_key
     todo, reused = warehouse_io.chunks_to_embed(warehouse, batch_id, embedder.model)
@@ -192,5 +197,3 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource, emb
         check_results=[checks.embeddings_result(warehouse, batch_id, embedder.model)],
     )
 
-
-documents_assets = [raw_pdfs, ocr_jsonl, documents, chunks, embeddings]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipeline_project.lib.checks import dead_letters_spec
 from pipeline_project.lib.warehouse import connect
 
 QUARANTINE_SPEC = dg.AssetCheckSpec(
@@ -16,6 +17,7 @@ PAGES_SPEC = dg.AssetCheckSpec(
     "or the explicit 'empty' method.")
 CHUNK_IDS_SPEC = dg.AssetCheckSpec(
     "no_duplicate_chunk_ids", asset="chunks", description="No chunk id appears twice in the warehouse.")
+DEAD_LETTERS_SPEC = dead_letters_spec("ocr_jsonl", "documents")
 EMBEDDINGS_SPEC = dg.AssetCheckSpec(
     "one_embedding_per_chunk", asset="embeddings",
     description="Every chunk of the batch has exactly one vector for the configured model.")

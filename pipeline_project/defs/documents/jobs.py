@@ -14,3 +14,8 @@ documents_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="raw_pdfs → ocr_jsonl → documents → chunks → embeddings for one OCR batch.",
 )
+
+
+def rerun_target(partition_key: str) -> tuple[str, str]:
+    """What `pipeline-project retry` runs to redo one batch."""
+    return documents_job.name, partition_key

@@ -61,22 +61,6 @@ def stage_counts(warehouse: DuckDBResource) -> dict:
         }
 
 
-def quarantined_files(warehouse: DuckDBResource) -> list[dict]:
-    with connect(warehouse) as conn:
-        ensure_schema(conn)
-        rows = conn.execute(
-            """SELECT batch_id, source_file, reason, stored_path FROM pdf_intake
-               WHERE status = 'quarantined' ORDER BY recorded_at, source_file""").fetchall()
-    return [{"batch_id": b, "source_file": s, "reason": r, "path": p} for b, s, r, p in rows]
-
-
-def dead_letters(warehouse: DuckDBResource) -> list[dict]:
-    with connect(warehouse) as conn:
-        ensure_schema(conn)
-        rows = conn.execute("SELECT batch_id, source_file, stage, reason FROM dead_letters ORDER BY recorded_at").fetchall()
-    return [{"batch_id": b, "source_file": s, "stage": st, "reason": r} for b, s, st, r in rows]
-
-
 def batches(warehouse: DuckDBResource) -> list[dict]:
     """Per OCR batch (oldest first): files by intake status, documents and chunks in the warehouse."""
     with connect(warehouse) as conn:

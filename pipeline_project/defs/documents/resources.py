@@ -1,14 +1,20 @@
-"""The documents domain's resources, chosen by environment (configuration, not code)."""
+"""The documents domain's resource: which OCR engine reads the batches (configuration, not code).
+
+PIPELINE_OCR_ENGINE=local (default: PyMuPDF text layer + Tesseract here) or slurm (olmOCR on a cluster).
+The engines themselves live in ocr/ (base.py is the interface).
+"""
 
 from __future__ import annotations
 
+import dagster as dg
+
 from pipeline_project.defs.documents.ocr.base import OcrEngine
 from pipeline_project.defs.documents.ocr.local import LocalOcrEngine
+from pipeline_project.lib.resources import shared
 from pipeline_project.lib.settings import env_str
 
 
 def ocr_engine_from_env() -> OcrEngine:
-    """PIPELINE_OCR_ENGINE=local (default: PyMuPDF + Tesseract here) or slurm (olmOCR on a cluster)."""
     engine = env_str("PIPELINE_OCR_ENGINE", "local").lower()
     if engine == "local":
         return LocalOcrEngine()
@@ -17,3 +23,13 @@ def ocr_engine_from_env() -> OcrEngine:
 
         return SlurmOcrEngine.from_env()
     raise ValueError(f"PIPELINE_OCR_ENGINE must be 'local' or 'slurm', not {engine!r}")
+
+
+def documents_resources() -> dict:
+    """Every resource the documents assets use, for running them outside the daemon (drain, CLI)."""
+    return {**shared().as_dict(), "ocr_engine": ocr_engine_from_env()}
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={"ocr_engine": ocr_engine_from_env()})

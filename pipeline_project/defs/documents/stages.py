@@ -13,13 +13,15 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from pipeline_project.lib.atomic import read_json, write_json_atomic, write_text_atomic
+from pipeline_project.lib import quarantine
+from pipeline_project.lib.atomic import read_json, write_json_atomic
 from pipeline_project.defs.documents.batching import read_manifest
 from pipeline_project.defs.documents.intake import inspect_pdf, sha256_file
 from pipeline_project.defs.documents.ocr.base import OcrInput
 from pipeline_project.defs.documents.olmocr_format import clean_text
 from pipeline_project.lib.storage import StorageResource
 
+DOMAIN = "documents"
 ACCEPTED, DUPLICATE, QUARANTINED, MISSING = "accepted", "duplicate", "quarantined", "missing"
 
 
@@ -52,10 +54,11 @@ def intake_batch(
             record["stored_path"] = str(store_path(storage, record["doc_id"]))
         elif record["status"] == QUARANTINED:
             # keep the inbox sub-folders: two bad files may share a name
-            record["stored_path"] = str(storage.quarantine / batch_id / record["source_file"])
+            record["stored_path"] = str(quarantine.destination(storage.root_path, DOMAIN, batch_id,
+                                                               record["source_file"]))
         write_json_atomic(records_dir / f"{record['slot']}.json", record)
     for record in records:
-        _file_away(batch_dir / "incoming" / record["slot"], record)
+        _file_away(storage, batch_id, batch_dir / "incoming" / record["slot"], record)
     return records
 
 
@@ -94,18 +97,22 @@ def _mark_duplicates(fresh: list[dict], records: list[dict], already_ingested) -
             seen[doc_id] = record["source_file"]
 
 
-def _file_away(src: Path, record: dict) -> None:
+def _file_away(storage: StorageResource, batch_id: str, src: Path, record: dict) -> None:
     """Move the file where its record says (idempotent: does nothing once it is there)."""
     if not src.exists():
         return
     if record["status"] == DUPLICATE:
         src.unlink()  # identical bytes are already in the content-addressed store
         return
+    if record["status"] == QUARANTINED:
+        # the batch's incoming copy is the pipeline's own (moved out of the inbox): move it
+        quarantine.quarantine_file(src, root=storage.root_path, domain=DOMAIN, group=batch_id,
+                                   name=record["source_file"], reason=record["reason"],
+                                   owner=quarantine.PIPELINE, item_id=f"{batch_id}/{record['slot']}")
+        return
     dest = Path(record["stored_path"])
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if record["status"] == QUARANTINED:
-        write_text_atomic(dest.with_name(dest.name + ".reason.txt"), record["reason"] + "\n")
-    if dest.exists() and record["status"] == ACCEPTED:
+    if dest.exists():
         src.unlink()  # content-addressed: same name, same bytes
         return
     try:

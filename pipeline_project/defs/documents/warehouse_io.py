@@ -14,10 +14,12 @@ from dagster_duckdb import DuckDBResource
 from pipeline_project.lib.atomic import write_json_atomic
 from pipeline_project.defs.documents.chunking import chunk_document
 from pipeline_project.defs.documents.olmocr_format import clean_text, doc_id_of, pages_from_record
-from pipeline_project.defs.documents.tables import ensure_schema, replace_batch_rows
+from pipeline_project.defs.documents.tables import ensure_schema, replace_batch_rows, replace_rows
+from pipeline_project.lib import ledger
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.warehouse import connect
 
+DOMAIN = "documents"
 INTAKE_COLUMNS = ["batch_id", "slot", "source_file", "doc_id", "status", "reason", "pages", "bytes",
                   "stored_path", "recorded_at"]
 
@@ -41,7 +43,26 @@ def accepted_elsewhere(warehouse: DuckDBResource, doc_ids: list[str], batch_id: 
     return dict(rows)
 
 
+def intake_item_id(batch_id: str, slot: str) -> str:
+    """An inbox file's ledger id: its batch and slot (stable across re-runs; names may repeat)."""
+    return f"{batch_id}/{slot}"
+
+
+def _intake_entry(batch_id: str, record: dict) -> ledger.Entry:
+    status = record["status"]
+    state = ledger.DONE if status in ("accepted", "duplicate") else ledger.DEAD_LETTER
+    return ledger.Entry(
+        DOMAIN, intake_item_id(batch_id, record["slot"]), "intake", state, batch_id,
+        error=None if state == ledger.DONE else (record.get("reason") or None),
+        label=record["source_file"],
+        quarantine_path=record.get("stored_path") if status == "quarantined" else None,
+        detail={"status": status, "doc_id": record.get("doc_id"), "pages": record.get("pages"),
+                "bytes": record.get("bytes")},
+        attempts_delta=1)
+
+
 def save_intake(warehouse: DuckDBResource, batch_id: str, records: list[dict]) -> None:
+    """The batch's pdf_intake rows and each inbox file's ledger row, in one transaction."""
     # file names with undecodable bytes are stored as shown (U+FFFD), not raw: Arrow strings are UTF-8
     rows = [{k: clean_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
     frame = pd.DataFrame(rows, columns=[c for c in INTAKE_COLUMNS if c != "batch_id"])
@@ -49,21 +70,24 @@ def save_intake(warehouse: DuckDBResource, batch_id: str, records: list[dict]) -
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True).dt.tz_localize(None)
     with connect(warehouse) as conn:
         ensure_schema(conn)
-        replace_batch_rows(conn, "pdf_intake", batch_id, frame)
+        conn.execute("BEGIN TRANSACTION")
+        replace_rows(conn, "pdf_intake", batch_id, frame)
+        ledger.upsert(conn, [_intake_entry(batch_id, r) for r in rows])
+        conn.execute("COMMIT")
 
 
-def save_dead_letters(warehouse: DuckDBResource, batch_id: str, stage: str, failures: dict[str, str],
+def save_ocr_outcomes(warehouse: DuckDBResource, batch_id: str, done: list[str], failures: dict[str, str],
                       names: dict[str, str]) -> None:
-    frame = pd.DataFrame(
-        [(batch_id, d, names.get(d), stage, r, _now()) for d, r in failures.items()],
-        columns=["batch_id", "doc_id", "source_file", "stage", "reason", "recorded_at"],
-    )
+    """Each document's OCR outcome in the ledger: done, or a dead letter with the engine's reason (the
+    engines retry inside; what they give up on needs a person or `pipeline-project retry`)."""
+    entries = [ledger.Entry(DOMAIN, d, "ocr", ledger.DONE, batch_id, label=names.get(d), attempts_delta=1)
+               for d in done]
+    entries += [ledger.Entry(DOMAIN, d, "ocr", ledger.DEAD_LETTER, batch_id, error=r, label=names.get(d),
+                             attempts_delta=1) for d, r in failures.items()]
     with connect(warehouse) as conn:
         ensure_schema(conn)
         conn.execute("BEGIN TRANSACTION")
-        conn.execute("DELETE FROM dead_letters WHERE batch_id = ? AND stage = ?", [batch_id, stage])
-        if len(frame):
-            conn.execute("INSERT INTO dead_letters SELECT * FROM frame")
+        ledger.upsert(conn, entries)
         conn.execute("COMMIT")
 
 
@@ -180,4 +204,8 @@ def save_embeddings(warehouse: DuckDBResource, batch_id: str, model: str, chunk_
         conn.register("new_vectors", table)
         conn.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM new_vectors")
         conn.unregister("new_vectors")
+        docs = conn.execute("SELECT doc_id, any_value(source_file) FROM documents WHERE batch_id = ? GROUP BY doc_id",
+                            [batch_id]).fetchall()
+        ledger.upsert(conn, [ledger.Entry(DOMAIN, d, "embeddings", ledger.DONE, batch_id, label=name,
+                                          detail={"model": model}) for d, name in docs])
         conn.execute("COMMIT")

@@ -8,6 +8,10 @@ import dagster as dg
 from pipeline_project.defs.ingest.downloader import SliceDownloader, SliceReport
 from pipeline_project.defs.ingest.partitions import download_slices
 from pipeline_project.defs.ingest.resources import DownloaderResource
+from pipeline_project.defs.ingest import checks
+from pipeline_project.lib.checks import dead_letters_result
+
+DOMAIN = "ingest"
 
 
 def report_metadata(report: SliceReport, items: int, disk_used: float) -> dict:
@@ -35,8 +39,9 @@ def report_metadata(report: SliceReport, items: int, disk_used: float) -> dict:
 
 @dg.asset(
     partitions_def=download_slices,
-    group_name="ingest",
+    group_name=DOMAIN,
     kinds={"python"},
+    check_specs=[checks.DEAD_LETTERS_SPEC],
     description=(
         "Downloads one slice of the identifier list into the documents inbox (resumable, retried, "
         "verified, atomic). Items already in the ledger are skipped, so re-running a slice only "
@@ -67,9 +72,8 @@ def downloaded_pdfs(context: dg.AssetExecutionContext, downloader: DownloaderRes
     if report.paused_reason:
         context.log.warning(f"{key} paused, {report.not_started} items left for a later run: "
                             f"{report.paused_reason}")
-    return dg.MaterializeResult(metadata=meta)
+    return dg.MaterializeResult(
+        metadata=meta,
+        check_results=[dead_letters_result(downloader.warehouse, DOMAIN, key)],
+    )
 
-
-download_slice_job = dg.define_asset_job(
-    "download_slice_job", selection=[downloaded_pdfs], partitions_def=download_slices
-)

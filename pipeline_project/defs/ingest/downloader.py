@@ -23,7 +23,7 @@ import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from pipeline_project.defs.ingest.items import DownloadItem
-from pipeline_project.defs.ingest.ledger import DONE, FAILED, Ledger
+from pipeline_project.defs.ingest.download_ledger import DONE, FAILED, DownloadLedger
 
 PARTIAL_DIR = ".partial"
 CHUNK = 1 << 16
@@ -172,7 +172,7 @@ def fetch_item(session: requests.Session, item: DownloadItem, inbox: Path, setti
 class SliceDownloader:
     """Downloads the items of one slice with a thread pool, stopping between files when told to."""
 
-    def __init__(self, *, inbox: Path, ledger: Ledger, settings: FetchSettings, workers: int,
+    def __init__(self, *, inbox: Path, ledger: DownloadLedger, settings: FetchSettings, workers: int,
                  should_pause: Callable[[], str], log: Callable[[str], None] = lambda m: None,
                  progress_every: int = 25, give_up_after_runs: int = 3):
         self.inbox, self.ledger, self.settings = Path(inbox), ledger, settings

@@ -19,12 +19,19 @@ import dagster as dg
 from pipeline_project.defs.ingest.backpressure import DiskState, disk_state, high_watermark
 from pipeline_project.defs.ingest.downloader import FetchSettings
 from pipeline_project.defs.ingest.items import DownloadItem, in_scope, load_list, slices_of
-from pipeline_project.defs.ingest.ledger import Ledger
+from pipeline_project.defs.ingest.download_ledger import DownloadLedger
+from pipeline_project.lib.resources import shared
+from pipeline_project.lib.settings import env_float, env_int, env_str
 from pipeline_project.lib.storage import StorageResource
-from pipeline_project.lib.settings import data_dir, env_float, env_int, env_str
+from pipeline_project.lib.warehouse import WarehouseResource
 
 
 class DownloaderResource(dg.ConfigurableResource):
+    """Where the identifier list is and how to fetch it; downloads land in `storage`'s inbox and are
+    recorded in `warehouse`'s item ledger (nested: the code location's shared resources)."""
+
+    storage: StorageResource
+    warehouse: WarehouseResource
     list_path: str = ""
     url_template: str = "{base_url}/{id}/{id}.pdf"
     base_url: str = ""
@@ -39,12 +46,13 @@ class DownloaderResource(dg.ConfigurableResource):
     backoff_max_seconds: float = 60.0
     max_concurrent_slices: int = 1
     high_watermark: float = 0.0  # 0 = $PIPELINE_DISK_HIGH_WATERMARK (default 0.90)
-    ledger_dir: str = ""  # "" = $PIPELINE_DATA_DIR/downloads
-    inbox_dir: str = ""  # "" = the documents inbox, $PIPELINE_DATA_DIR/inbox (StorageResource.inbox)
+    inbox_dir: str = ""  # "" = the documents inbox, storage.inbox
 
     @classmethod
-    def from_env(cls) -> "DownloaderResource":
+    def from_env(cls, storage: StorageResource, warehouse: WarehouseResource) -> "DownloaderResource":
         return cls(
+            storage=storage,
+            warehouse=warehouse,
             list_path=env_str("PIPELINE_DOWNLOAD_LIST", ""),
             url_template=env_str("PIPELINE_DOWNLOAD_URL_TEMPLATE", "{base_url}/{id}/{id}.pdf"),
             base_url=env_str("PIPELINE_DOWNLOAD_BASE_URL", ""),
@@ -66,18 +74,15 @@ class DownloaderResource(dg.ConfigurableResource):
         return self.high_watermark or high_watermark()
 
     def inbox(self) -> Path:
-        # Resolved here rather than by depending on the `storage` resource, so this domain's
-        # Definitions merge with the documents domain's without a conflicting `storage` key.
-        path = Path(self.inbox_dir) if self.inbox_dir else Path(StorageResource.from_env().inbox)
+        path = Path(self.inbox_dir) if self.inbox_dir else self.storage.inbox
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def ledger(self) -> Ledger:
-        root = Path(self.ledger_dir) if self.ledger_dir else data_dir() / "downloads"
-        return Ledger(root / "ledger.sqlite")
+    def ledger(self) -> DownloadLedger:
+        return DownloadLedger(self.warehouse)
 
     def disk(self) -> DiskState:
-        return disk_state(data_dir(), self.watermark())
+        return disk_state(self.storage.root_path, self.watermark())
 
     def fetch_settings(self) -> FetchSettings:
         return FetchSettings(
@@ -97,3 +102,9 @@ class DownloaderResource(dg.ConfigurableResource):
 
     def slices(self) -> dict[str, list[DownloadItem]]:
         return slices_of(self.items(), self.slice_size)
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    common = shared()
+    return dg.Definitions(resources={"downloader": DownloaderResource.from_env(common.storage, common.warehouse)})

@@ -15,7 +15,8 @@ import dagster as dg
 
 from pipeline_project.defs.observations import checks, partitions, stages, state
 from pipeline_project.defs.observations.config import DatasetConfig
-from pipeline_project.defs.observations.resources import ObservationsStore
+from pipeline_project.defs.observations.resources import ObservationsStore, load_configs
+from pipeline_project.lib.checks import dead_letters_result
 
 STAGE_DESCRIPTIONS = {
     "weekly_observations": "The week's raw files as long-format rows: partitions/<YYYY-Www>/observations.parquet.",
@@ -65,8 +66,8 @@ def _build_assets(config: DatasetConfig) -> list[dg.AssetsDefinition]:
         totals = {"files": 0, "rows": 0, "bytes_read": 0}
         quarantined, empty, signals = [], [], set()
         for week in keys:
-            report = stages.ingest(config, week, context.log, observations_store.quarantine_root,
-                                   weeks.get(week, []))
+            report = stages.ingest(config, week, observations_store.warehouse, observations_store.storage_root,
+                                   context.log, weeks.get(week, []))
             context.log.info(f"{partitions.label_for_key(week)}: {report.files_ok}/{report.files} files, "
                              f"{report.rows} rows, {len(report.quarantined)} quarantined")
             totals["files"] += report.files
@@ -82,17 +83,19 @@ def _build_assets(config: DatasetConfig) -> list[dg.AssetsDefinition]:
                       "signal_names": dg.MetadataValue.json(sorted(signals)),
                       "quarantined": len(quarantined), "path": dg.MetadataValue.path(str(path)),
                       **_range_metadata(keys)},
-            check_results=[checks.quarantine_result(key("weekly_observations"), quarantined),
+            check_results=[dead_letters_result(observations_store.warehouse, state.DOMAIN,
+                                               [state.ledger_partition(config, k) for k in keys],
+                                               key("weekly_observations"), stages=["ingest"]),
                            checks.has_rows_result(key("weekly_observations"), empty)],
         )
 
     @dg.asset(key=key("typology"), deps=[weekly_observations], description=STAGE_DESCRIPTIONS["typology"],
               check_specs=checks.typology_specs(key("typology")), **common)
-    def typology(context: dg.AssetExecutionContext):
+    def typology(context: dg.AssetExecutionContext, observations_store: ObservationsStore):
         keys = _week_keys(context)
         missing, sources, last = {}, {}, None
         for week in keys:
-            last = stages.typology(config, week)
+            last = stages.typology(config, week, observations_store.warehouse)
             missing[partitions.label_for_key(week)] = last["missing"]
             sources[partitions.label_for_key(week)] = last["source"]
         preview = last["table"].set_index("signal").T.round(4) if len(last["table"]) else None
@@ -106,11 +109,11 @@ def _build_assets(config: DatasetConfig) -> list[dg.AssetsDefinition]:
 
     @dg.asset(key=key("classification"), deps=[typology, weekly_observations],
               description=STAGE_DESCRIPTIONS["classification"], **common)
-    def classification(context: dg.AssetExecutionContext):
+    def classification(context: dg.AssetExecutionContext, observations_store: ObservationsStore):
         keys = _week_keys(context)
         disagreements, last = 0, None
         for week in keys:
-            last = stages.classify(config, week)
+            last = stages.classify(config, week, observations_store.warehouse)
             disagreements += last["disagreements"]
         table = last["table"]
         cols = ["signal", "n_disagreements", "disagreements"]
@@ -123,11 +126,11 @@ def _build_assets(config: DatasetConfig) -> list[dg.AssetsDefinition]:
 
     @dg.asset(key=key("manifest"), deps=[classification], description=STAGE_DESCRIPTIONS["manifest"],
               kinds={"yaml"}, **{k: v for k, v in common.items() if k != "kinds"})
-    def manifest(context: dg.AssetExecutionContext):
+    def manifest(context: dg.AssetExecutionContext, observations_store: ObservationsStore):
         keys = _week_keys(context)
         last = None
         for week in keys:
-            last = stages.build_manifest(config, week)
+            last = stages.build_manifest(config, week, observations_store.warehouse)
         engines = last["manifest"]["engines"]
         return dg.MaterializeResult(metadata={
             "state_geometry_signals": len(engines["state_geometry"]["signals"]),
@@ -139,11 +142,11 @@ def _build_assets(config: DatasetConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(key=key("manifold"), description=STAGE_DESCRIPTIONS["manifold"],
               deps=[manifest, dg.AssetDep(weekly_observations, partition_mapping=prev_and_this_week)],
               **common)
-    def manifold(context: dg.AssetExecutionContext):
+    def manifold(context: dg.AssetExecutionContext, observations_store: ObservationsStore):
         keys = _week_keys(context)
         windows, last = 0, None
         for week in keys:
-            last = stages.compute_manifold(config, week)
+            last = stages.compute_manifold(config, week, observations_store.warehouse)
             windows += last["windows"]
         return dg.MaterializeResult(metadata={
             "windows": windows, "signals": dg.MetadataValue.json(last["signals"]),
@@ -154,11 +157,11 @@ def _build_assets(config: DatasetConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(key=key("sql_analysis"), deps=[manifold, classification],
               description=STAGE_DESCRIPTIONS["sql_analysis"], kinds={"duckdb"},
               **{k: v for k, v in common.items() if k != "kinds"})
-    def sql_analysis(context: dg.AssetExecutionContext):
+    def sql_analysis(context: dg.AssetExecutionContext, observations_store: ObservationsStore):
         keys = _week_keys(context)
         last = None
         for week in keys:
-            last = stages.sql_analysis(config, week)
+            last = stages.sql_analysis(config, week, observations_store.warehouse)
         return dg.MaterializeResult(metadata={
             **{f"report_{name}": dg.MetadataValue.md(text) for name, (text, _) in last["reports"].items()},
             "views": dg.MetadataValue.json(last["views"]),
@@ -166,6 +169,12 @@ def _build_assets(config: DatasetConfig) -> list[dg.AssetsDefinition]:
             **_range_metadata(keys)})
 
     return [weekly_observations, typology, classification, manifest, manifold, sql_analysis]
+
+
+@dg.definitions
+def dataset_assets() -> dg.Definitions:
+    """The six weekly assets of every dataset configured (configs are read, raw files are not)."""
+    return dg.Definitions(assets=[a for config in load_configs() for a in build_assets(config)])
 
 
 def stage_selection(config: DatasetConfig, *, ingest_only: bool = False, compute_only: bool = False,

@@ -1,7 +1,7 @@
 """Asset checks, yielded from inside the assets that know the answer (no second file scan).
 
-- weekly_observations / no_quarantined_files (WARN): files of the week that could not be read;
-  each is copied to quarantine with a .reason.txt.
+- weekly_observations / no_dead_letters (WARN): files of the week that could not be read; each is
+  copied to quarantine with a .reason.txt and is a dead letter in the item ledger.
 - weekly_observations / has_observations (WARN): the week produced no rows at all.
 - typology / typology_complete (ERROR): every ingested signal has a typology row.
 """
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-NO_QUARANTINED = "no_quarantined_files"
+from pipeline_project.lib.checks import dead_letters_spec
+
 HAS_OBSERVATIONS = "has_observations"
 TYPOLOGY_COMPLETE = "typology_complete"
 
 
 def observation_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(NO_QUARANTINED, asset=key,
-                          description="Warns when a week's files were quarantined as unreadable."),
+        dead_letters_spec(key, "raw files"),
         dg.AssetCheckSpec(HAS_OBSERVATIONS, asset=key,
                           description="Warns when a week produced no observations."),
     ]
@@ -27,19 +27,6 @@ def observation_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
 def typology_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [dg.AssetCheckSpec(TYPOLOGY_COMPLETE, asset=key,
                               description="Every ingested signal has its 31 measures.")]
-
-
-def quarantine_result(key: dg.AssetKey, quarantined: list[dict]) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        asset_key=key,
-        check_name=NO_QUARANTINED,
-        passed=not quarantined,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "quarantined": len(quarantined),
-            "files": dg.MetadataValue.json(quarantined[:100]),
-        },
-    )
 
 
 def has_rows_result(key: dg.AssetKey, empty_weeks: list[str]) -> dg.AssetCheckResult:

@@ -1,9 +1,11 @@
 """`pipeline-project observations run|status|reset CONFIG` — the domain's CLI for scripts.
 
 run    materializes every week that is due, in this process, week by week (oldest first), so
-       a killed run resumes at the first week/stage not done. Due = a stage whose done-marker
-       is missing or was made from other input files (and, with $DAGSTER_HOME set, a stage
-       Dagster has no materialization for). Instance: $DAGSTER_HOME if set, else ephemeral.
+       a killed run resumes at the first week/stage not done. Due = a stage with no done-record
+       in the item ledger, or one made from other input files (and, with $DAGSTER_HOME set, a
+       stage Dagster has no materialization for). Instance: $DAGSTER_HOME if set, else ephemeral.
+       Prints one line per week and stage with counts, and a summary; Dagster's full event log
+       goes to a file under $PIPELINE_DATA_DIR/logs (and to the terminal with --verbose).
 status per week: files, rows, signals, quarantined, stages done / due.
 reset  deletes a week range's outputs and wipes Dagster's materializations for it.
 """
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from contextlib import contextmanager
 
 from pipeline_project.defs.observations import partitions, state
@@ -39,20 +42,21 @@ def _materialized(instance, config: DatasetConfig) -> dict[str, set[str]]:
 
 
 def _week_table(config: DatasetConfig) -> dict[str, tuple[str, str, int]]:
-    """partition key -> (files fingerprint, previous week's fingerprint, file count)."""
+    """partition key -> (files fingerprint, previous week's fingerprint, file count), from the first week on."""
     from pipeline_project.defs.observations import files as raw_files
 
     weeks = raw_files.files_by_week(config)
-    keys = sorted(set(weeks) | set(state.existing_weeks(config)))
+    early = raw_files.early_files(config, weeks)
+    keys = sorted((set(weeks) - set(early)) | set(state.existing_weeks(config)))
     fp = {k: raw_files.fingerprint(weeks.get(k, [])) for k in keys}
     empty = raw_files.fingerprint([])
     return {k: (fp[k], fp.get(partitions.previous_key(k), empty), len(weeks.get(k, []))) for k in keys}
 
 
-def due_stages(config: DatasetConfig, key: str, fp: str, prev_fp: str, wanted: list[str],
+def due_stages(markers: state.Markers, key: str, fp: str, prev_fp: str, wanted: list[str],
                materialized: dict[str, set[str]] | None) -> list[str]:
     """Wanted stages not done; once one is due, every later wanted stage is due too."""
-    done = set(state.done_stages(config, key, fp, prev_fp))
+    done = set(state.done_stages(markers, key, fp, prev_fp))
     if materialized is not None:
         done = {s for s in done if key in materialized.get(s, set())}
     for i, stage in enumerate(wanted):
@@ -61,52 +65,113 @@ def due_stages(config: DatasetConfig, key: str, fp: str, prev_fp: str, wanted: l
     return []
 
 
+# what each stage's line shows, from its materialization metadata
+STAGE_COUNTS = {
+    "weekly_observations": ["files", "rows", "signals", "quarantined"],
+    "typology": ["signals"],
+    "classification": ["signals", "disagreements"],
+    "manifest": ["state_geometry_signals", "eigendecomposition_signals"],
+    "manifold": ["windows", "overlap_rows_used"],
+    "sql_analysis": [],
+}
+
+
+def _refuse_early_files(config: DatasetConfig) -> DatasetConfig | None:
+    """Files before the first week: refuse (start set by the user) or move the first week back (derived).
+    Returns the config to go on with, or None to stop."""
+    from pipeline_project.defs.observations import files as raw_files
+
+    early = raw_files.early_files(config, raw_files.files_by_week(config))
+    if not early:
+        return config
+    message = raw_files.early_files_message(config, early)
+    print(f"error: {message}" if config.start_date is not None else f"note: {message}", file=sys.stderr)
+    return None if config.start_date is not None else config
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     import dagster as dg
 
     from pipeline_project.defs.observations.assets import build_assets, stage_selection
-    from pipeline_project.defs.observations.resources import ObservationsStore
+    from pipeline_project.defs.observations.resources import observations_store
+    from pipeline_project.lib import progress
 
-    config = load_config(args.config)
+    config = _refuse_early_files(load_config(args.config))
+    if config is None:
+        return 2
     wanted = [k.path[-1] for k in stage_selection(config, ingest_only=args.ingest_only,
                                                   compute_only=args.compute_only,
                                                   skip_manifold=args.skip_manifold or None)]
     assets = build_assets(config)
     by_stage = {a.key.path[-1]: a.key for a in assets}
-    now = partitions.week_start(__import__("datetime").datetime.now(__import__("datetime").timezone.utc))
-    failures = ran = 0
+    store = observations_store()
+    log_file = progress.log_path(f"observations-{config.name}")
+    now = partitions.week_start(dt.datetime.now(dt.timezone.utc)).isoformat()
+    totals = {"weeks": 0, "stages": 0, "files": 0, "rows": 0, "quarantined": 0, "failed": 0}
+    started = time.monotonic()
+    print(f"dataset {config.name}: weeks from {partitions.label_for_key(config_first_week(config))}; "
+          f"full log: {log_file}", flush=True)
     with _instance() as (instance, persistent):
+        markers = state.load_markers(store.warehouse, config)
         for key, (fp, prev_fp, n_files) in _week_table(config).items():
             label = partitions.label_for_key(key)
-            if key > now.isoformat():
-                print(f"{label}: files dated in the future, skipped")
+            if key > now:
+                print(f"{label}  skipped: files dated in the future")
                 continue
-            if args.compute_only and state.read_marker(config, key, "weekly_observations") is None:
-                print(f"{label}: not ingested yet, skipped (compute-only)")
+            if args.compute_only and "weekly_observations" not in markers.get(key, {}):
+                print(f"{label}  skipped: not ingested yet (compute-only)")
                 continue
-            materialized = _materialized(instance, config) if persistent else None
-            due = due_stages(config, key, fp, prev_fp, wanted, materialized)
+            due = due_stages(markers, key, fp, prev_fp, wanted, _materialized(instance, config) if persistent else None)
             if not due:
-                print(f"{label}: up to date")
+                print(f"{label}  up to date")
                 continue
-            print(f"{label}: running {', '.join(due)} ({n_files} files)", flush=True)
-            result = dg.materialize(assets, partition_key=key, instance=instance,
-                                    selection=[by_stage[s] for s in due], raise_on_error=False,
-                                    resources={"observations_store": ObservationsStore.from_env()},
-                                    tags={"observations/dataset": config.name, "observations/week": label})
-            ran += 1
-            if not result.success:
-                failures += 1
-                print(f"{label}: FAILED (see the log above); continuing with the next week", file=sys.stderr)
-    print(f"done: {ran} week(s) run, {failures} failed")
-    return 1 if failures else 0
+
+            def show(mat: dg.AssetMaterialization, label=label) -> None:
+                stage = mat.asset_key.path[-1]
+                meta = mat.metadata
+                for name in ("files", "rows", "quarantined"):
+                    value = getattr(meta.get(name), "value", meta.get(name))
+                    if stage == "weekly_observations" and isinstance(value, int):
+                        totals[name] += value
+                totals["stages"] += 1
+                print(f"{label}  {stage:<20} done  {progress.counts_text(meta, STAGE_COUNTS.get(stage, []))}",
+                      flush=True)
+
+            outcome = progress.run_and_follow(
+                instance,
+                lambda tags, key=key, label=label, due=due: dg.materialize(
+                    assets, partition_key=key, instance=instance, selection=[by_stage[s] for s in due],
+                    raise_on_error=False, resources={"observations_store": store}, run_config=progress.QUIET,
+                    tags={**tags, "observations/dataset": config.name, "observations/week": label}),
+                on_materialization=show, log_file=log_file, verbose=args.verbose)
+            totals["weeks"] += 1
+            markers = state.load_markers(store.warehouse, config)
+            if not outcome.success:
+                totals["failed"] += 1
+                print(f"{label}  FAILED after {outcome.seconds:.1f}s {outcome.error}(details: {log_file}); "
+                      "continuing with the next week", file=sys.stderr)
+    print(f"done: {totals['weeks']} week(s) run, {totals['stages']} stage(s) materialized, {totals['files']} files, "
+          f"{totals['rows']:,} rows, {totals['quarantined']} quarantined, {totals['failed']} failed, "
+          f"{time.monotonic() - started:.1f}s. Full log: {log_file}")
+    return 1 if totals["failed"] else 0
+
+
+def config_first_week(config: DatasetConfig) -> str:
+    from pipeline_project.defs.observations.files import first_week
+
+    return first_week(config).isoformat()
 
 
 def week_status(config: DatasetConfig, materialized: dict[str, set[str]] | None) -> list[dict]:
+    from pipeline_project.defs.observations.resources import observations_store
+
     rows = []
+    markers = state.load_markers(observations_store().warehouse, config)
     for key, (fp, prev_fp, n_files) in _week_table(config).items():
-        marker = state.read_marker(config, key, "weekly_observations") or {}
-        done = state.done_stages(config, key, fp, prev_fp)
+        marker = markers.get(key, {}).get("weekly_observations") or {}
+        done = state.done_stages(markers, key, fp, prev_fp)
         row = {"week": partitions.label_for_key(key), "partition_key": key, "files": n_files,
                "rows": marker.get("rows"), "signals": len(marker.get("signals", [])),
                "quarantined": len(marker.get("quarantined", [])), "done": done,
@@ -153,7 +218,10 @@ def cmd_reset(args: argparse.Namespace) -> int:
         if input("delete their outputs and materialization history? [y/N] ").strip().lower() not in ("y", "yes"):
             print("aborted")
             return 1
+    from pipeline_project.defs.observations.resources import observations_store
+
     removed = sum(stages.reset_week(config, k) for k in keys)
+    state.forget_weeks(observations_store().warehouse, config, keys)
     note = ""
     with _instance() as (instance, persistent):
         if persistent:
@@ -163,11 +231,38 @@ def cmd_reset(args: argparse.Namespace) -> int:
                 note = ", wiped their Dagster materializations"
             except NotImplementedError:
                 # the default SQLite event log cannot wipe single partitions (Postgres can); the
-                # weeks still re-run, because `run` and the sensor require the done-markers too
+                # weeks still re-run, because `run` and the sensor require the ledger's done-records too
                 note = (" (this Dagster storage cannot wipe single partitions: the UI keeps showing"
                         " their last materialization until they re-run)")
     print(f"removed outputs of {removed} week(s){note}")
     return 0
+
+
+def status(common) -> dict:
+    """Per dataset configured: weeks with each stage done and raw files read or quarantined (item ledger)."""
+    from pipeline_project.defs.observations.resources import load_configs
+    from pipeline_project.lib import ledger
+    from pipeline_project.lib.warehouse import connect
+
+    with connect(common.warehouse) as conn:
+        ledger.ensure_ledger(conn)
+        rows = conn.execute(
+            f"""SELECT split_part(item_id, '/', 1) AS dataset, stage, state, count(*) FROM {ledger.TABLE}
+                WHERE domain = ? GROUP BY ALL""", [state.DOMAIN]).fetchall()
+    counts: dict = {}
+    for dataset, stage, st, n in rows:
+        counts.setdefault(dataset, {}).setdefault(stage, {})[st] = n
+    datasets = {}
+    lines = []
+    for config in load_configs():
+        c = counts.get(config.name, {})
+        weeks = {stage: c.get(stage, {}).get(ledger.DONE, 0) for stage in state.STAGES}
+        files = c.get("ingest", {})
+        datasets[config.name] = {"weeks_done": weeks, "files": files}
+        lines.append(f"dataset {config.name}: {weeks['weekly_observations']} week(s) ingested, "
+                     f"{weeks['sql_analysis']} fully analysed; {files.get(ledger.DONE, 0)} files read, "
+                     f"{files.get(ledger.DEAD_LETTER, 0)} quarantined")
+    return {"datasets": datasets, "lines": lines}
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -180,6 +275,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     only.add_argument("--ingest-only", action="store_true", help="only weekly_observations")
     only.add_argument("--compute-only", action="store_true", help="only stages after ingest")
     run.add_argument("--skip-manifold", action="store_true", help="leave out the manifold stage")
+    run.add_argument("--verbose", action="store_true",
+                     help="also print Dagster's full event log (always written to a file under $PIPELINE_DATA_DIR/logs)")
     run.set_defaults(func=cmd_run)
     status = sub.add_parser("status", help="per-week files, rows, signals, stages done")
     status.add_argument("config")

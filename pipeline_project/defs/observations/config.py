@@ -18,14 +18,13 @@ from typing import Any
 
 import yaml
 
-from pipeline_project.lib.settings import data_dir
+from pipeline_project.lib.settings import UserError, data_dir
 
 CONFIGS_ENV = "PIPELINE_OBSERVATIONS_CONFIGS"
-DEFAULT_START = "2000-01-03"  # a Monday; set partitioning.start to keep the UI's week list short
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A dataset YAML is missing a required key or has a bad value (message names the file)."""
 
 
@@ -44,7 +43,8 @@ class ConverterConfig:
 @dataclass(frozen=True)
 class PartitioningConfig:
     strategy: str = "weekly"
-    start: str = DEFAULT_START  # first week (any date; snapped to its Monday)
+    # first week (any date; snapped to its Monday); None = the week of the earliest file (partitions.py)
+    start: str | None = None
     week_from: str = "mtime"  # mtime (like the source system) | content (first timestamp inside)
     files_per_flush: int = 50
     max_buffer_rows: int = 2_000_000  # also flush when the buffer holds this many rows
@@ -73,7 +73,10 @@ class DatasetConfig:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     @property
-    def start_date(self) -> dt.date:
+    def start_date(self) -> dt.date | None:
+        """The configured first week's Monday, or None when partitioning.start is not set."""
+        if self.partitioning.start in (None, ""):
+            return None
         day = dt.date.fromisoformat(str(self.partitioning.start)[:10])
         return day - dt.timedelta(days=day.weekday())
 
@@ -85,9 +88,6 @@ class DatasetConfig:
     def duckdb_path(self) -> Path:
         return self.output_dir / f"{self.name}.duckdb"
 
-    def quarantine_dir(self, root: Path | None = None) -> Path:
-        """<storage root>/quarantine/observations/<dataset> (root: $PIPELINE_DATA_DIR by default)."""
-        return Path(root or data_dir()) / "quarantine" / "observations" / self.name
 
 
 def _resolve(raw: str) -> Path:

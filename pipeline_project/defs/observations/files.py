@@ -7,14 +7,14 @@ identities, so "this week changed" is one string compare (sensor cursor, CLI res
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import hashlib
-import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline_project.lib.atomic import write_text_atomic
+from pipeline_project.lib.atomic import read_json, write_json_atomic
 from pipeline_project.defs.observations import partitions
 from pipeline_project.defs.observations.config import DatasetConfig
 from pipeline_project.defs.observations.converters import ConversionError, converter_for
@@ -74,28 +74,64 @@ def week_of(config: DatasetConfig, raw: RawFile) -> str:
 
 
 def files_by_week(config: DatasetConfig, files: list[RawFile] | None = None) -> dict[str, list[RawFile]]:
-    """Partition key -> files (sorted), for weeks on or after the configured start."""
-    start = config.start_date.isoformat()
+    """Partition key -> files (sorted), every week, including any before the first week (see
+    early_files: those are refused loudly, never skipped)."""
     weeks: dict[str, list[RawFile]] = defaultdict(list)
     for raw in list_raw_files(config) if files is None else files:
-        key = week_of(config, raw)
-        if key >= start:
-            weeks[key].append(raw)
+        weeks[week_of(config, raw)].append(raw)
     return dict(sorted(weeks.items()))
 
 
-def fingerprint(files: list[RawFile]) -> str:
-    digest = hashlib.sha256()
-    for raw in sorted(files, key=lambda r: r.relpath):
-        digest.update(raw.identity.encode("utf-8", "surrogateescape") + b"\n")
-    return digest.hexdigest()[:32]
+def _derived_start_path(config: DatasetConfig) -> Path:
+    return config.output_dir / "_state" / "first_week.json"
 
 
-def quarantine(config: DatasetConfig, raw: RawFile, reason: str, root: Path | None = None) -> Path:
-    """Copy (never move: the raw archive is the user's) the file aside with a .reason.txt."""
-    target = config.quarantine_dir(root) / raw.relpath.replace("/", "__")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(raw.path, target)
-    write_text_atomic(target.with_name(target.name + ".reason.txt"),
-                      storable(f"file: {raw.path}\ndataset: {config.name}\nreason: {reason}\n"))
-    return target
+def first_week(config: DatasetConfig) -> dt.date:
+    """The dataset's first weekly partition: partitioning.start when set; otherwise the week of the
+    earliest file, found once (a listing, or with week_from: content a read of each file's first
+    timestamp) and remembered in <output_dir>/_state/first_week.json, so loading definitions stays
+    cheap. Before any file has arrived it is the current week, and nothing is remembered."""
+    if config.start_date is not None:
+        return config.start_date
+    remembered = read_json(_derived_start_path(config))
+    if remembered:
+        return dt.date.fromisoformat(remembered["first_week"])
+    weeks = files_by_week(config)
+    if not weeks:
+        return partitions.week_start(dt.datetime.now(dt.timezone.utc))
+    return remember_first_week(config, min(weeks))
+
+
+def remember_first_week(config: DatasetConfig, key: str) -> dt.date:
+    write_json_atomic(_derived_start_path(config), {"first_week": key, "label": partitions.label_for_key(key),
+                                                    "derived_from": "the earliest file"})
+    return dt.date.fromisoformat(key)
+
+
+def early_files(config: DatasetConfig, weeks: dict[str, list[RawFile]]) -> dict[str, list[RawFile]]:
+    """Weeks (with their files) that lie before the dataset's first week."""
+    start = first_week(config).isoformat()
+    return {k: v for k, v in weeks.items() if k < start}
+
+
+class EarlyFilesError(RuntimeError):
+    """Files dated before the first week: processing them needs a different partitioning.start."""
+
+
+def early_files_message(config: DatasetConfig, early: dict[str, list[RawFile]]) -> str:
+    """Names the files no partition holds and the key that fixes it. With no partitioning.start set,
+    also moves the remembered first week back to the earliest of them (effective on the next load)."""
+    files = [raw for week in sorted(early) for raw in early[week]]
+    shown = ", ".join(f"{raw.name} ({partitions.label_for_key(week)})"
+                      for week in sorted(early) for raw in early[week])
+    if len(files) > 5:
+        shown = ", ".join(shown.split(", ")[:5]) + f" and {len(files) - 5} more"
+    earliest, where = min(early), f" in {config.source}" if config.source else ""
+    head = (f"dataset {config.name}: {len(files)} file(s) are dated before its first week "
+            f"{partitions.label_for_key(first_week(config).isoformat())}, so no partition holds them: {shown}.")
+    if config.start_date is not None:
+        return (f"{head} To process them, set partitioning.start to {earliest} or earlier{where}, "
+                f"or move them out of {config.raw_dir}.")
+    remember_first_week(config, earliest)
+    return (f"{head} The first week is now {partitions.label_for_key(earliest)} (the earliest file's): reload the "
+            f"code location, or run `pipeline-project observations run` again, to process them.")

@@ -19,8 +19,10 @@ _LABEL_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 def weekly_partitions(config: DatasetConfig) -> dg.WeeklyPartitionsDefinition:
+    from pipeline_project.defs.observations.files import first_week
+
     return dg.WeeklyPartitionsDefinition(
-        start_date=config.start_date.isoformat(), day_offset=1, end_offset=1, timezone="UTC"
+        start_date=first_week(config).isoformat(), day_offset=1, end_offset=1, timezone="UTC"
     )
 
 

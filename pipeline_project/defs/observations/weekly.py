@@ -17,7 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline_project.lib import quarantine
 from pipeline_project.lib.atomic import atomic_path
+from pipeline_project.lib.settings import data_dir
 from pipeline_project.defs.observations import files as raw_files
 from pipeline_project.defs.observations import state
 from pipeline_project.defs.observations.config import DatasetConfig
@@ -44,7 +46,8 @@ class IngestReport:
     bytes_read: int = 0
     flushes: int = 0
     signals: set[str] = field(default_factory=set)
-    quarantined: list[dict] = field(default_factory=list)
+    ingested: list[str] = field(default_factory=list)  # names of the files read whole
+    quarantined: list[dict] = field(default_factory=list)  # {"file", "reason", "path"}
     notes: list[str] = field(default_factory=list)
 
 
@@ -125,8 +128,7 @@ def _ingest_file(config: DatasetConfig, raw: raw_files.RawFile, buffer: _Buffer)
 
 
 def ingest_week(config: DatasetConfig, partition_key: str, week_files: list[raw_files.RawFile],
-                logger: logging.Logger | None = None,
-                quarantine_root: Path | None = None) -> IngestReport:
+                logger: logging.Logger | None = None, storage_root: Path | None = None) -> IngestReport:
     logger = logger or log
     report = IngestReport(partition_key, raw_files.fingerprint(week_files), files=len(week_files))
     target = state.observations_path(config, partition_key)
@@ -139,10 +141,16 @@ def ingest_week(config: DatasetConfig, partition_key: str, week_files: list[raw_
                 try:
                     report.rows += _ingest_file(config, raw, buffer)
                     report.files_ok += 1
+                    report.ingested.append(raw.name)
                 except ConversionError as exc:
-                    copy = raw_files.quarantine(config, raw, exc.reason, quarantine_root)
-                    logger.warning("quarantined %s (%s) -> %s", raw.name, exc.reason, storable(str(copy)))
-                    report.quarantined.append({"file": raw.name, "reason": storable(exc.reason)})
+                    # the raw archive is the user's: copy, never move
+                    copy = quarantine.quarantine_file(
+                        raw.path, root=storage_root or data_dir(), domain="observations", group=config.name,
+                        name=raw.relpath, reason=exc.reason, owner=quarantine.USER,
+                        item_id=f"{config.name}/{raw.name}")
+                    logger.warning("quarantined %s (%s) -> %s", raw.name, exc.reason, storable(str(copy.path)))
+                    report.quarantined.append({"file": raw.name, "reason": storable(exc.reason),
+                                               "path": storable(str(copy.path))})
                     continue
                 files_in_buffer += 1
                 if files_in_buffer >= config.partitioning.files_per_flush or \

@@ -1,0 +1,100 @@
+"""The documents domain's commands: `sample`, `drain`, `search`, and its part of `status`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import textwrap
+
+from pipeline_project.lib.resources import Shared
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from pipeline_project import samples
+    from pipeline_project.lib.resources import shared
+
+    inbox = shared().storage.inbox
+    paths = samples.sample_corpus(inbox / "sample", documents=args.documents, pages=args.pages, scans=args.scans)
+    if args.with_bad:
+        samples.bad_files(inbox / "sample" / "bad", paths[0])
+    print(f"wrote {len(paths)} sample PDFs{' and 7 bad files' if args.with_bad else ''} to {inbox / 'sample'}")
+    return 0
+
+
+def cmd_drain(args: argparse.Namespace) -> int:
+    from pipeline_project.defs.documents.drain import drain
+    from pipeline_project.defs.documents.resources import documents_resources
+    from pipeline_project.lib.embedder import EmbedderResource
+    from pipeline_project.lib.home import get_instance
+    from pipeline_project.lib.status import print_status
+
+    resources = documents_resources()
+    # drain runs one batch at a time in this process: give the model every core
+    resources["embedder"] = EmbedderResource(model=resources["embedder"].model, threads=os.cpu_count() or 1)
+    report = drain(get_instance(), resources, log=lambda m: print(m, flush=True))
+    print(f"\ndrained {len(report.batches)} batches in {report.seconds:.1f}s"
+          f"{f'; FAILED: {report.failed}' if report.failed else ''}\n")
+    print_status()
+    return 1 if report.failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from pipeline_project.defs.documents.queries import search
+    from pipeline_project.lib.resources import shared
+
+    common = shared()
+    hits = search(common.warehouse, common.embedder, args.query, k=args.k)
+    if args.json:
+        print(json.dumps(hits, indent=2))
+        return 0
+    if not hits:
+        print("no embeddings yet: drop PDFs into the inbox and run `pipeline-project drain`")
+        return 0
+    for n, hit in enumerate(hits, 1):
+        pages = hit["page"] if hit["page"] == hit["page_end"] else f"{hit['page']}-{hit['page_end']}"
+        print(f"{n}. {hit['score']:.3f}  {hit['source_file']}  p.{pages}  doc {hit['doc_id'][:12]}")
+        print(textwrap.indent(textwrap.shorten(hit["text"], 300), "     "))
+    return 0
+
+
+def status(common: Shared) -> dict:
+    """Counts per stage, the latest batches, files waiting in the inbox."""
+    from pipeline_project.defs.documents import queries
+    from pipeline_project.defs.documents.batching import is_candidate
+
+    inbox = common.storage.inbox
+    s = queries.stage_counts(common.warehouse)
+    batches = queries.batches(common.warehouse)
+    waiting = sum(1 for p in inbox.rglob("*") if is_candidate(p, inbox))
+    methods = ", ".join(f"{v} {k}" for k, v in sorted(s["pages_by_method"].items())) or "none"
+    models = ", ".join(f"{v} {k}" for k, v in s["embeddings_by_model"].items()) or "none"
+    lines = [
+        f"inbox        : {waiting} files waiting",
+        f"raw_pdfs     : {s['files']} files in {s['batches']} batches — {s['accepted']} accepted, "
+        f"{s['duplicates']} duplicates, {s['quarantined']} quarantined",
+        f"documents    : {s['documents']} documents, {s['pages']} pages ({methods})",
+        f"chunks       : {s['chunks']}",
+        f"embeddings   : {models}",
+    ]
+    lines += [f"batch {b['batch_id']}: {b['files']} files, {b['accepted']} accepted, {b['quarantined']} quarantined, "
+              f"{b['documents']} documents, {b['chunks']} chunks" for b in batches[-5:]]
+    return {"inbox_waiting": waiting, "stages": s, "batches": batches, "lines": lines}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("sample", help="write generated sample PDFs into the inbox")
+    p.add_argument("--documents", type=int, default=6, help="born-digital PDFs (default 6)")
+    p.add_argument("--pages", type=int, default=3, help="pages per born-digital PDF (default 3)")
+    p.add_argument("--scans", type=int, default=2, help="image-only PDFs that need OCR (default 2)")
+    p.add_argument("--with-bad", action="store_true", help="also write one file of each kind of bad input")
+    p.set_defaults(func=cmd_sample)
+
+    p = subparsers.add_parser("drain", help="process everything in the inbox through every stage, here and now")
+    p.set_defaults(func=cmd_drain)
+
+    p = subparsers.add_parser("search", help="top-k chunks most similar to QUERY")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, help="how many chunks (default 5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_search)
