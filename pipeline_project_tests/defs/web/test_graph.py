@@ -1,0 +1,82 @@
+"""The graph writer against a real Bolt server (ArcadeDB), with the official neo4j driver."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline_project.defs.web.graph import GraphWriter
+from pipeline_project.defs.web.graph_settings import GraphSettings
+
+
+@pytest.fixture
+def writer(bolt_server):
+    settings = GraphSettings(uri=bolt_server["uri"], user=bolt_server["user"], password=bolt_server["password"],
+                             database=bolt_server["database"], batch_rows=7,  # several transactions per write
+                             arcadedb_http=bolt_server["http"] or None)
+    with GraphWriter(settings) as w:
+        w.clear()
+        yield w
+
+
+def _rows(n_docs=3, chunks_per_doc=4, dim=384, seed=0):
+    rng = np.random.default_rng(seed)
+    docs = [{"id": f"doc{i}", "source_type": "web", "title": f"Page {i}", "url": f"http://site/{i}",
+             "source_file": None} for i in range(n_docs)]
+    chunks = []
+    for d in docs:
+        for j in range(chunks_per_doc):
+            v = rng.normal(size=dim).astype(np.float32)
+            chunks.append({"id": f"{d['id']}-c{j}", "doc_id": d["id"], "text": f"text {j} of {d['id']}",
+                           "page": 1, "chunk_index": j, "embedding": (v / np.linalg.norm(v)).tolist()})
+    return docs, chunks
+
+
+def test_documents_chunks_links_and_no_duplicates_on_rewrite(writer):
+    docs, chunks = _rows()
+    links = [{"source": "doc0", "target": "doc1"}, {"source": "doc1", "target": "doc2"},
+             {"source": "doc2", "target": "doc0"}]
+    report = writer.write(docs, chunks, links, link_sources=["doc0", "doc1", "doc2"])
+    assert report.transactions >= 4 and report.chunks == 12
+    first = writer.stats()
+    assert first["nodes"] == {"Chunk": 12, "Document": 3}
+    assert first["relationships"] == {"HAS_CHUNK": 12, "LINKS_TO": 3}
+    writer.write(docs, chunks, links, link_sources=["doc0", "doc1", "doc2"])
+    assert writer.stats() == first
+    props = writer.driver.execute_query(
+        "MATCH (d:Document {id: 'doc1'})-[:HAS_CHUNK]->(c:Chunk {id: 'doc1-c2'}) "
+        "RETURN d.url AS url, d.title AS title, d.source_type AS st, c.text AS text, c.page AS page, "
+        "size(c.embedding) AS dim", database_=writer.settings.database).records[0].data()
+    assert props == {"url": "http://site/1", "title": "Page 1", "st": "web", "text": "text 2 of doc1",
+                     "page": 1, "dim": 384}
+
+
+def test_a_changed_page_loses_its_old_chunks_and_links(writer):
+    docs, chunks = _rows()
+    writer.write(docs, chunks, [{"source": "doc0", "target": "doc1"}, {"source": "doc0", "target": "doc2"}],
+                 link_sources=["doc0"])
+    changed = [c for c in chunks if c["doc_id"] == "doc0"][:2]  # doc0 now has two chunks
+    report = writer.write(docs[:1], changed, [{"source": "doc0", "target": "doc2"}], link_sources=["doc0"])
+    assert report.pruned_chunks == 2
+    stats = writer.stats()
+    assert stats["nodes"] == {"Chunk": 10, "Document": 3}
+    assert stats["relationships"] == {"HAS_CHUNK": 10, "LINKS_TO": 1}
+
+
+def test_citations_merge_works_once(writer):
+    docs, chunks = _rows(n_docs=2, chunks_per_doc=1)
+    cites = [{"doc_id": "doc0", "doi": "10.1000/xyz", "title": "A work"},
+             {"doc_id": "doc1", "doi": "10.1000/xyz", "title": "A work"}]
+    writer.write(docs, chunks, citations=cites)
+    writer.write(docs, chunks, citations=cites)
+    stats = writer.stats()
+    assert stats["nodes"]["Work"] == 1 and stats["relationships"]["CITES"] == 2
+
+
+def test_vector_index_finds_the_nearest_chunk(writer):
+    docs, chunks = _rows(n_docs=4, chunks_per_doc=5)
+    writer.write(docs, chunks)
+    target = chunks[13]
+    hits = writer.similar_chunks(target["embedding"], k=3)
+    assert hits[0]["chunk_id"] == target["id"] and hits[0]["url"] == "http://site/2"
+    assert writer.vector_index().name == "arcadedb"
