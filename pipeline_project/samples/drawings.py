@@ -33,6 +33,7 @@ class Room:
     rect: tuple[float, float, float, float]
     name: str
     door_side: str  # which wall has the door: "bottom" or "left"
+    label_at: tuple[float, float] = (0.0, 0.0)  # fixed when the sheet is made: moving a wall keeps it
 
 
 @dataclass
@@ -96,7 +97,8 @@ def make_sheet(sheet_id: str, title: str, seed: int, size: tuple[float, float] =
             y1 = area.y0 + (r + 1) * cell_h - rng.uniform(20, 36)
             number += 1
             name = rng.choice(["OFFICE", "STORAGE", "MEETING", "LAB", "CORRIDOR", "TOILET", "PLANT"])
-            sheet.rooms.append(Room((x0, y0, x1, y1), f"{name} {number}", rng.choice(["bottom", "left"])))
+            sheet.rooms.append(Room((x0, y0, x1, y1), f"{name} {number}", rng.choice(["bottom", "left"]),
+                                    (x0 + (x1 - x0 - 60) / 2, y0 + (y1 - y0) / 2)))
     for room in sheet.rooms[:4]:
         x0, y0, x1, y1 = room.rect
         mm = round((x1 - x0) / 72 * 25.4 * 50 / 100) * 100  # a 1:50 drawing, in millimetres
@@ -199,7 +201,7 @@ def _draw_room(page, room: Room, ink) -> None:
         hinge = pymupdf.Point(r.x0 + 4, r.y0 + 20)
         page.draw_line(hinge, hinge + (22, 0), color=ink, width=0.6)
         page.draw_sector(hinge, hinge + (0, 22), 90, color=ink, width=0.3)
-    _text(page, (r.x0 + (r.width - 60) / 2, r.y0 + r.height / 2), room.name, 7.5, bold=True, color=ink)
+    _text(page, room.label_at, room.name, 7.5, bold=True, color=ink)
 
 
 def _draw_dimension(page, p0, p1, text, ink) -> None:
