@@ -36,9 +36,9 @@ class CrawlReport:
 
 
 def _assets(with_graph: bool) -> list:
-    from pipeline_project.defs.documents.assets import documents_assets
+    from pipeline_project.defs.documents import assets as documents
 
-    assets = list(documents_assets)
+    assets = [documents.raw_pdfs, documents.ocr_jsonl, documents.documents, documents.chunks, documents.embeddings]
     if with_graph:
         from pipeline_project.defs.web.assets import graph_sink
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,8 @@ def bolt_server(tmp_path_factory):
     state = tmp_path_factory.mktemp("arcadedb")
     bolt, http = _free_port(), _free_port()
     env = {**os.environ, "ARCADEDB_BOLT_PORT": str(bolt), "ARCADEDB_HTTP_PORT": str(http),
-           "ARCADEDB_ROOT_PASSWORD": "test-password", "ARCADEDB_HEAP": "512m"}
+           "ARCADEDB_ROOT_PASSWORD": "test-password", "ARCADEDB_HEAP": "512m",
+           "PYTHON": sys.executable}
     started = subprocess.run(["bash", str(REPO / "scripts/arcadedb/start.sh"), str(state)], env=env,
                              capture_output=True, text=True, timeout=180)
     if started.returncode != 0:
