@@ -31,10 +31,14 @@ MERGE (d:Document {id: row.id})
 SET d.source_type = row.source_type, d.title = row.title, d.url = row.url, d.source_file = row.source_file
 """
 
+# A chunk id is a hash of its document and text, so its vector only changes with the model: writing
+# the vector (and so updating the vector index, the costly part) only then makes re-runs cheap.
 MERGE_CHUNKS = """
 UNWIND $rows AS row
 MERGE (c:Chunk {id: row.id})
-SET c.text = row.text, c.page = row.page, c.chunk_index = row.chunk_index, c.embedding = row.embedding
+SET c.text = row.text, c.page = row.page, c.chunk_index = row.chunk_index
+FOREACH (_ IN CASE WHEN coalesce(c.model, '') <> row.model THEN [1] ELSE [] END |
+    SET c.embedding = row.embedding, c.model = row.model)
 WITH c, row
 MATCH (d:Document {id: row.doc_id})
 MERGE (d)-[:HAS_CHUNK]->(c)
@@ -159,7 +163,7 @@ class GraphWriter:
     def write(self, documents: list[dict], chunks: list[dict], links: list[dict] | None = None,
               citations: list[dict] | None = None, link_sources: Iterable[str] = (),
               prune: bool = True) -> WriteReport:
-        """Write one partition's rows. `chunks` rows: id, doc_id, text, page, chunk_index, embedding.
+        """Write one partition's rows. `chunks` rows: id, doc_id, text, page, chunk_index, embedding, model.
         With `prune`, chunks of these documents that are not in `chunks` are deleted, and LINKS_TO
         from `link_sources` that are not in `links` are deleted (a page that changed)."""
         report = WriteReport()

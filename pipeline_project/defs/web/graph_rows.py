@@ -52,6 +52,7 @@ def _chunks(conn, batch_id: str, model: str) -> list[dict]:
     rows = table.to_pylist()
     for row in rows:
         row["embedding"] = row["embedding"] or []
+        row["model"] = model if row["embedding"] else ""
     return rows
 
 

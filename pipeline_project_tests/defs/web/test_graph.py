@@ -28,7 +28,8 @@ def _rows(n_docs=3, chunks_per_doc=4, dim=384, seed=0):
         for j in range(chunks_per_doc):
             v = rng.normal(size=dim).astype(np.float32)
             chunks.append({"id": f"{d['id']}-c{j}", "doc_id": d["id"], "text": f"text {j} of {d['id']}",
-                           "page": 1, "chunk_index": j, "embedding": (v / np.linalg.norm(v)).tolist()})
+                           "page": 1, "chunk_index": j, "embedding": (v / np.linalg.norm(v)).tolist(),
+                           "model": "test-model"})
     return docs, chunks
 
 
