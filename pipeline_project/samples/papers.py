@@ -151,6 +151,7 @@ class Layout:
         self.font = pymupdf.Font("cjk")  # PyMuPDF's bundled font: dashes, quotes, accents, Cyrillic
         self.left, self.right, self.top, self.bottom = 54.0, 558.0, 72.0, 720.0
         self.gutter = 24.0
+        self.pitch = 11.5  # line pitch of two-column pages
         self.page = None
         self.column = 0
         self.footnotes: list[str] = []
@@ -173,6 +174,7 @@ class Layout:
             self._finish_page()
         self.page = self.doc.new_page(width=612, height=792)
         self.page.insert_font(fontname="F0", fontbuffer=self.font.buffer)
+        self.top = 72.0
         self.column, self.y = 0, self.top
         self._write(self.left, 48, RUNNING_HEAD, 7.5)
 
@@ -187,7 +189,21 @@ class Layout:
     def _write(self, x: float, y: float, text: str, size: float) -> None:
         self.page.insert_text((x, y), text, fontsize=size, fontname="F0")
 
+    def banner(self, text: str, size: float) -> None:
+        """A full-width line above the columns (title, authors) on the first page."""
+        self._write(self.left, self.y, text, size)
+        self.y += size * 1.4
+        self.top = self.y
+
+    def _snap(self) -> None:
+        """Two columns share one baseline grid, as typeset papers do (LaTeX keeps lines aligned)."""
+        if self.columns > 1:
+            steps = -(-(self.y - self.top) // self.pitch)
+            self.y = self.top + steps * self.pitch
+
     def advance(self, height: float) -> None:
+        if self.columns > 1:
+            height = self.pitch
         if self.y + height > self.bottom:
             if self.column + 1 < self.columns:
                 self.column, self.y = self.column + 1, self.top
@@ -196,12 +212,14 @@ class Layout:
 
     def line(self, text: str, indent: float = 0.0, size: float | None = None) -> None:
         size = size or self.size
+        self._snap()
         self.advance(size * 1.3)
         self._write(self.x0() + indent, self.y, text, size)
-        self.y += size * 1.3
+        self.y += self.pitch if self.columns > 1 else size * 1.3
 
     def gap(self, height: float = 6.0) -> None:
         self.y += height
+        self._snap()
 
     def fits(self, text: str, room: float, size: float) -> bool:
         return sum(self._advance(ch) for ch in text) * size <= room
@@ -305,8 +323,8 @@ def write_paper(path: Path, spec: PaperSpec) -> PaperTruth:
     fmt = STYLES[spec.style]
     doc = pymupdf.open()
     lay = Layout(doc, columns=spec.columns)
-    lay.line(f"A generated study of {' '.join(rng.sample(TOPIC, 3))}", size=14)
-    lay.line(", ".join(f"{g} {s}" for s, g in random_reference(rng, 0).authors) + "*", size=10)
+    lay.banner(f"A generated study of {' '.join(rng.sample(TOPIC, 3))}", size=14)
+    lay.banner(", ".join(f"{g} {s}" for s, g in random_reference(rng, 0).authors) + "*", size=10)
     lay.footnotes.append(FOOTNOTE)
     lay.gap(10)
     lists: list[ListTruth] = []
@@ -392,3 +410,19 @@ def benchmark_papers(folder: Path, count: int, seed: int = 100) -> list[PaperTru
                         PaperSpec(style=styles[i % 4], references=40, columns=1 + i % 2, body_paragraphs=30,
                                   seed=seed + i))
             for i in range(count)]
+
+
+def scanned_copy(source: Path, target: Path, dpi: int = 200, pages: list[int] | None = None) -> Path:
+    """The same paper as a scanner would deliver it: every page (or the chosen 1-based pages) a
+    picture with no text layer, so the OCR engine has to read it."""
+    out = pymupdf.open()
+    with pymupdf.open(source) as src:
+        for page in src:
+            if pages and page.number + 1 not in pages:
+                continue
+            pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+            target_page = out.new_page(width=page.rect.width, height=page.rect.height)
+            target_page.insert_image(target_page.rect, stream=pix.tobytes("png"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    out.save(target, garbage=3, deflate=True)
+    return target
