@@ -57,9 +57,10 @@ def compare_words(old: list[Word], new_in_old: list[Word], tolerance_px: float) 
 
 
 def inside(box: tuple[float, float, float, float], words: list[Word], pad: float = 0.0) -> list[Word]:
-    """Words whose centre lies in the box (grown by pad), in reading order."""
+    """Words touching the box (grown by pad), in reading order: a changed digit marks a few pixels
+    of its word, and the whole word is what changed."""
     x0, y0, x1, y1 = box
-    hits = [w for w in words if x0 - pad <= w.center[0] <= x1 + pad and y0 - pad <= w.center[1] <= y1 + pad]
+    hits = [w for w in words if w.x0 <= x1 + pad and w.x1 >= x0 - pad and w.y0 <= y1 + pad and w.y1 >= y0 - pad]
     return sorted(hits, key=lambda w: (round(w.y0 / max(w.y1 - w.y0, 1)), w.x0))
 
 

@@ -12,7 +12,7 @@ Put a `web.py` in the domain's folder, pipeline_project/defs/<domain>/web.py, de
     def page_router() -> fastapi.APIRouter     # HTML pages: public shells that load their data from
                                                # the API with the token (they ask for it once)
 
-`create_app()` finds every defs/<domain>/web.py and includes what it defines, in domain-name order.
+`create_app()` finds every defs/<domain>/web.py (lib/domains.py) and includes what it defines.
 Import fastapi inside those functions, never at the top of web.py: every .py under defs/ is imported
 when the code location loads, and Dagster must not pay for the web stack. Use paths under
 /api/v1/... for the API and /<domain>/... for pages. Helpers for route code: `ApiError` (an error

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-import pkgutil
 from types import ModuleType
 
 from fastapi import Depends, FastAPI, Request
@@ -15,20 +12,14 @@ from pipeline_project.lib.web.security import require_token
 from pipeline_project.lib.web.settings import WebSettings
 
 log = logging.getLogger("pipeline_project.web")
-DOMAINS_PACKAGE = "pipeline_project.defs"
 
 
 def domain_web_modules() -> list[ModuleType]:
-    """Every pipeline_project/defs/<domain>/web.py, in domain-name order."""
-    package = importlib.import_module(DOMAINS_PACKAGE)
-    modules = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if not info.ispkg:
-            continue
-        name = f"{DOMAINS_PACKAGE}.{info.name}.web"
-        if importlib.util.find_spec(name) is not None:
-            modules.append(importlib.import_module(name))
-    return modules
+    """Every pipeline_project/defs/<domain>/web.py, in the domains' order (lib/domains.py)."""
+    from pipeline_project.lib import domains
+
+    found = (domains.module(name, "web") for name in domains.names())
+    return [m for m in found if m is not None]
 
 
 def create_app(settings: WebSettings | None = None, modules: list[ModuleType] | None = None) -> FastAPI:

@@ -58,3 +58,33 @@ def page():
 def points_to_px(rect: pymupdf.Rect, dpi: int = render.DEFAULT_DPI) -> tuple[float, float, float, float]:
     s = dpi / 72
     return rect.x0 * s, rect.y0 * s, rect.x1 * s, rect.y1 * s
+
+
+# ------------------------------------------------------------------------------------ Dagster side
+
+import dagster as dg  # noqa: E402
+
+from pipeline_project.defs.drawings.assets import drawing_comparison  # noqa: E402
+from pipeline_project.defs.drawings.resources import DrawingSummarizer  # noqa: E402
+from pipeline_project.defs.drawings.submissions import register_partition, submit  # noqa: E402
+
+
+@pytest.fixture
+def drawing_resources(storage, warehouse) -> dict:
+    return {"storage": storage, "warehouse": warehouse, "drawing_summarizer": DrawingSummarizer()}
+
+
+@pytest.fixture
+def compare(instance, drawing_resources):
+    """compare(old, new, **submit options) -> (job id, materialize result): submit and run one comparison."""
+
+    def run(old, new, *, owner="user", source="cli", summarizer=None, **options):
+        storage, warehouse = drawing_resources["storage"], drawing_resources["warehouse"]
+        sub = submit(storage.root_path, warehouse, old, new, source=source, owner=owner, **options)
+        register_partition(instance, sub.job_id)
+        resources = dict(drawing_resources, drawing_summarizer=summarizer or drawing_resources["drawing_summarizer"])
+        result = dg.materialize([drawing_comparison], partition_key=sub.job_id, instance=instance,
+                                resources=resources, raise_on_error=False)
+        return sub.job_id, result
+
+    return run
