@@ -89,6 +89,7 @@ class Walker:
         if comp["status"] == "failed" and comp["error"] and comp["total_pages"] is None:
             return self._already_rejected(comp)  # bad input: nothing a re-run could change
         self._set_status("in_progress")
+        self._remove_stale_temp_files()
         try:
             docs = {side: render.open_set(Path(comp[f"{side}_file"]), comp[f"{side}_label"] or f"{side}.pdf")
                     for side in SIDES}
@@ -110,6 +111,13 @@ class Walker:
         finally:
             for doc in docs.values():
                 doc.close()
+
+    def _remove_stale_temp_files(self) -> None:
+        """Half-written PNGs of a killed run (atomic writes leave only hidden .tmp files behind)."""
+        folder = job_folder(self.root, self.job_id)
+        for sub in ("pages/old", "pages/new", "overlays"):
+            for tmp in (folder / sub).glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------------------------ plan
     def _ensure_plan(self, docs) -> list[PlanEntry]:

@@ -13,7 +13,6 @@ Pages:
 fastapi is imported inside the functions: this module is loaded with the code location.
 """
 
-from __future__ import annotations
 
 import re
 from pathlib import Path
