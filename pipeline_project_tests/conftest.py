@@ -31,10 +31,15 @@ def storage(data_dir) -> StorageResource:
 
 
 @pytest.fixture
-def resources(storage) -> dict:
+def warehouse(storage):
+    return warehouse_from_path(str(storage.warehouse_path))
+
+
+@pytest.fixture
+def resources(storage, warehouse) -> dict:
     return {
         "storage": storage,
-        "warehouse": warehouse_from_path(str(storage.warehouse_path)),
+        "warehouse": warehouse,
         "ocr_engine": LocalOcrEngine(),
         "embedder": EmbedderResource(),
     }

@@ -1,8 +1,10 @@
 """The `pipeline-project` commands a person or script uses."""
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline_project import cli
 from pipeline_project_tests.conftest import age
@@ -23,13 +25,16 @@ def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     out = capsys.readouterr().out
-    for command in ("init", "dev", "sample", "drain", "search", "status"):
+    for command in ("init", "dev", "serve", "sample", "drain", "search", "status", "retry", "downloads",
+                    "observations"):
         assert command in out
 
 
 def test_drain_then_status_and_search(project, capsys):
     assert run(capsys, "init")[0] == 0
-    assert (project / "dagster_home" / "dagster.yaml").read_text().count("QueuedRunCoordinator") == 1
+    dagster_yaml = yaml.safe_load((project / "dagster_home" / "dagster.yaml").read_text())
+    assert dagster_yaml["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert dagster_yaml["run_retries"]["enabled"] and dagster_yaml["run_monitoring"]["enabled"]
     run(capsys, "sample", "--documents", "2", "--scans", "1", "--with-bad")
     age(p for p in (project / "inbox").rglob("*") if p.is_file())
 
@@ -39,10 +44,13 @@ def test_drain_then_status_and_search(project, capsys):
 
     code, out = run(capsys, "status", "--json")
     status = json.loads(out)
-    assert status["stages"]["documents"] == 5 and status["inbox_waiting"] == 0
-    reasons = {q["source_file"].split("/")[-1]: q["reason"] for q in status["quarantined"]}
+    documents = status["domains"]["documents"]
+    assert documents["stages"]["documents"] == 5 and documents["inbox_waiting"] == 0
+    assert status["ledger"]["documents"]["intake"] == {"done": 5, "dead_letter": 5}
+    reasons = {q["label"].split("/")[-1]: q["reason"] for q in status["quarantined"]}
     assert set(reasons) == {"empty.pdf", "truncated.pdf", "login_page.pdf", "picture.pdf", "locked.pdf"}
-    assert all((project / "quarantine").rglob(name) for name in reasons)
+    assert all(Path(q["quarantine_path"]).exists() for q in status["quarantined"])
+    assert status["dead_letters"] == [] and status["failed"] == []
 
     code, out = run(capsys, "search", "Scanned letter about the river survey", "-k", "2", "--json")
     hits = json.loads(out)

@@ -4,14 +4,17 @@ repeated request harmless."""
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 PARTITION_TAG = "dagster/partition"
+# Dagster's own IN_PROGRESS_RUN_STATUSES leaves out queued runs, which are exactly the ones a sensor
+# must not request a second time.
+ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+          dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
 def in_flight(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str] | None = None) -> list[dg.DagsterRun]:
     """Queued, starting or running runs of `job_name` (optionally with these tags)."""
-    return list(instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS_RUN_STATUSES, tags=tags or {})))
+    return list(instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=ACTIVE, tags=tags or {})))
 
 
 def partitions_in_flight(instance: dg.DagsterInstance, job_name: str) -> set[str]:
@@ -20,7 +23,7 @@ def partitions_in_flight(instance: dg.DagsterInstance, job_name: str) -> set[str
 
 def finished_runs(instance: dg.DagsterInstance, job_name: str, partition_key: str) -> int:
     """How many runs of this partition have ended (any outcome)."""
-    done = [s for s in dg.DagsterRunStatus if s not in IN_PROGRESS_RUN_STATUSES]
+    done = [s for s in dg.DagsterRunStatus if s not in ACTIVE]
     return instance.get_runs_count(dg.RunsFilter(job_name=job_name, statuses=done,
                                                  tags={PARTITION_TAG: partition_key}))
 

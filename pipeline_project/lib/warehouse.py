@@ -7,6 +7,7 @@ close) and `get_connection()` retries while another process holds the file's loc
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,9 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 LOCK_WAIT_SECONDS = 300.0
+# DuckDB shares one database instance per file within a process; two threads opening the same file at
+# the same moment race in its instance cache ("Unique file handle conflict"), so opening is serialised.
+_OPENING = threading.Lock()
 
 
 class WarehouseResource(DuckDBResource):
@@ -32,7 +36,8 @@ class WarehouseResource(DuckDBResource):
         delay = 0.05
         while True:
             try:
-                conn = duckdb.connect(self.database, read_only=read_only, config=self.connection_config)
+                with _OPENING:
+                    conn = duckdb.connect(self.database, read_only=read_only, config=self.connection_config)
                 break
             except (duckdb.IOException, duckdb.ConnectionException) as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:

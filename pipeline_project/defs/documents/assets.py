@@ -197,3 +197,6 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
         check_results=[checks.embeddings_result(warehouse, batch_id, embedder.model)],
     )
 
+
+# the chain in order: what drain, the tests and the SLURM job materialize in-process
+documents_assets = [raw_pdfs, ocr_jsonl, documents, chunks, embeddings]

@@ -1,4 +1,4 @@
-"""Cutting OCR batches from the inbox (the seed's "OCR dispatcher").
+"""Cutting OCR batches from the inbox (the OCR dispatcher).
 
 A batch is cut when ≥ min_pages are waiting, or when the oldest waiting file has waited
 max_wait_seconds, or at once when nothing else is queued or running, so a lone PDF is never stuck.

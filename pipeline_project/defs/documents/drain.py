@@ -11,13 +11,9 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from pipeline_project.defs.documents import assets
+from pipeline_project.defs.documents.assets import documents_assets
 from pipeline_project.defs.documents.partitions import ocr_batches
 from pipeline_project.defs.documents.sensors import batch_policy, cut_batches
-
-
-# the chain in order; also what tests and the SLURM job materialize in-process
-DOCUMENTS_ASSETS = [assets.raw_pdfs, assets.ocr_jsonl, assets.documents, assets.chunks, assets.embeddings]
 
 
 @dataclass
@@ -44,7 +40,7 @@ def drain(instance: dg.DagsterInstance, resources: dict, log=print, log_level: s
     todo = sorted(set(unfinished_batches(instance)) | set(new_ids))
     for batch_id in todo:
         log(f"batch {batch_id}: running raw_pdfs → ocr_jsonl → documents → chunks → embeddings")
-        result = dg.materialize(DOCUMENTS_ASSETS, partition_key=batch_id, resources=resources,
+        result = dg.materialize(documents_assets, partition_key=batch_id, resources=resources,
                                 instance=instance, raise_on_error=False, tags={"ocr_batch": batch_id},
                                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
         (report.batches if result.success else report.failed).append(batch_id)

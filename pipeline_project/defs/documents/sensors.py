@@ -1,4 +1,5 @@
-"""The intake sensor (the seed's OCR dispatcher) and the automation sensor for the documents group."""
+"""The intake sensor (the OCR dispatcher: cuts batches from the inbox) and the automation sensor for the
+documents group."""
 
 
 import json
@@ -9,11 +10,10 @@ import dagster as dg
 from pipeline_project.defs.documents import batching
 from pipeline_project.defs.documents.jobs import documents_job
 from pipeline_project.defs.documents.partitions import ocr_batches
+from pipeline_project.lib import runs
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.settings import env_float, env_int
 
-_ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-           dg.DagsterRunStatus.STARTED]
 
 
 def batch_policy() -> batching.BatchPolicy:
@@ -24,7 +24,7 @@ def batch_policy() -> batching.BatchPolicy:
 
 
 def _pipeline_idle(instance: dg.DagsterInstance) -> bool:
-    return instance.get_runs_count(dg.RunsFilter(job_name=documents_job.name, statuses=_ACTIVE)) == 0
+    return not runs.in_flight(instance, documents_job.name)
 
 
 def cut_batches(instance: dg.DagsterInstance, storage: StorageResource, cursor: str | None,

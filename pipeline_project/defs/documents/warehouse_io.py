@@ -92,7 +92,7 @@ def save_ocr_outcomes(warehouse: DuckDBResource, batch_id: str, done: list[str],
 
 
 def split_documents(storage: StorageResource, batch_id: str, records: list[dict]):
-    """One JSON per document (the seed's split step) plus the rows for documents and pages."""
+    """One JSON per document (the split of the batch JSONL) plus the rows for documents and pages."""
     docs, pages = [], []
     for record in records:
         doc_id = doc_id_of(record)

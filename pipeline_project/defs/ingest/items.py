@@ -100,7 +100,7 @@ def load_list(path: Path, *, url_template: str = "", base_url: str = "") -> list
 
 
 def in_scope(items: list[DownloadItem], start_from: int = 0, max_items: int = 0) -> list[DownloadItem]:
-    """The seed's --start-from / --max-items: a window of the list (max_items 0 = no limit)."""
+    """--start-from / --max-items: a window of the list (max_items 0 = no limit)."""
     end = start_from + max_items if max_items > 0 else len(items)
     return [it for it in items if start_from <= it.index < end]
 

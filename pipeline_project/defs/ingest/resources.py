@@ -4,7 +4,7 @@ PIPELINE_DOWNLOAD_LIST          identifier list (text or CSV); unset = the downl
 PIPELINE_DOWNLOAD_URL_TEMPLATE  e.g. "{base_url}/{id}/{id}.pdf" (not needed for lists of URLs)
 PIPELINE_DOWNLOAD_BASE_URL      substituted for {base_url}
 PIPELINE_DOWNLOAD_SLICE_SIZE    items per partition (default 100)
-PIPELINE_DOWNLOAD_START_FROM / PIPELINE_DOWNLOAD_MAX_ITEMS   the seed's --start-from / --max-items
+PIPELINE_DOWNLOAD_START_FROM / PIPELINE_DOWNLOAD_MAX_ITEMS   a window of the list (--start-from / --max-items)
 PIPELINE_DOWNLOAD_WORKERS / PIPELINE_DOWNLOAD_PER_HOST      threads per run / concurrent requests per host
 PIPELINE_DOWNLOAD_MAX_CONCURRENT_SLICES                     slice runs the sensor keeps in flight
 PIPELINE_DISK_HIGH_WATERMARK    pause downloads at this fraction of the disk (default 0.90)

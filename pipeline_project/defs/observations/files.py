@@ -135,3 +135,10 @@ def early_files_message(config: DatasetConfig, early: dict[str, list[RawFile]]) 
     remember_first_week(config, earliest)
     return (f"{head} The first week is now {partitions.label_for_key(earliest)} (the earliest file's): reload the "
             f"code location, or run `pipeline-project observations run` again, to process them.")
+
+
+def fingerprint(files: list[RawFile]) -> str:
+    digest = hashlib.sha256()
+    for raw in sorted(files, key=lambda r: r.relpath):
+        digest.update(raw.identity.encode("utf-8", "surrogateescape") + b"\n")
+    return digest.hexdigest()[:32]

@@ -33,6 +33,9 @@ def snapshot(storage) -> dict:
         "chunks": table(storage, "SELECT chunk_id, doc_id, chunk_index, page_start, page_end, text FROM chunks ORDER BY chunk_id"),
         "embeddings": table(storage, "SELECT chunk_id, model, list_sum(embedding)::DECIMAL(10,3) FROM embeddings ORDER BY chunk_id"),
         "intake": table(storage, "SELECT source_file, status, reason FROM pdf_intake ORDER BY source_file"),
+        # the item ledger without batch ids in item ids, attempts or timestamps
+        "ledger": table(storage, """SELECT domain, stage, state, label, last_error, quarantine_path IS NOT NULL
+                                    FROM item_ledger ORDER BY ALL"""),
     }
 
 

@@ -44,9 +44,14 @@ def test_batch_with_bad_files_completes_and_quarantines_them(instance, resources
     assert all(evaluations[n].passed for n in ("every_page_has_text_or_empty_marker", "no_duplicate_chunk_ids",
                                                "one_embedding_per_chunk"))
     # quarantined files are kept, each with a reason a person can read
-    kept = sorted(p.name for p in (storage.quarantine / batch_id).rglob("*"))
+    kept = sorted(p.name for p in (storage.quarantine / "documents" / batch_id).rglob("*"))
     assert "locked.pdf" in kept and "locked.pdf.reason.txt" in kept
-    assert "password" in (storage.quarantine / batch_id / "bad" / "locked.pdf.reason.txt").read_text()
+    assert "password" in (storage.quarantine / "documents" / batch_id / "bad" / "locked.pdf.reason.txt").read_text()
+    # the item ledger holds every inbox file: accepted ones done, bad ones dead letters naming their copy
+    assert table(storage, """SELECT state, count(*), count(quarantine_path) FROM item_ledger
+                             WHERE domain = 'documents' AND stage = 'intake' GROUP BY state ORDER BY state""") == [
+        ("dead_letter", 5, 5), ("done", 4, 0)]
+    assert evaluations["no_dead_letters"].passed  # every accepted document was read
     # the scan's text came from OCR and is searchable in the pages table
     (ocr_text,) = table(storage, "SELECT text FROM pages WHERE method = 'ocr'")[0]
     assert "Crane" in ocr_text
@@ -115,9 +120,9 @@ def test_bad_files_with_the_same_name_are_both_kept(instance, resources, storage
     result = run_batch(instance, resources, batch_id)
 
     assert metadata(result, "raw_pdfs")["quarantined"] == 2
-    kept = sorted(str(p.relative_to(storage.quarantine / batch_id)) for p in (storage.quarantine / batch_id).rglob("*.pdf"))
+    kept = sorted(str(p.relative_to(storage.quarantine / "documents" / batch_id)) for p in (storage.quarantine / "documents" / batch_id).rglob("*.pdf"))
     assert kept == ["crawl_a/report.pdf", "crawl_b/report.pdf"]
-    assert b"crawl_b" in (storage.quarantine / batch_id / "crawl_b" / "report.pdf").read_bytes()
+    assert b"crawl_b" in (storage.quarantine / "documents" / batch_id / "crawl_b" / "report.pdf").read_bytes()
 
 
 def test_file_names_with_undecodable_bytes_are_processed(instance, resources, storage):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
+import dagster as dg
 import pytest
 
 from pipeline_project.defs.ingest.resources import DownloaderResource
 
-from .http_server import FileServer, make_pdf_bytes
+from pipeline_project.samples.file_server import FileServer, make_pdf_bytes
 
 
 @pytest.fixture
@@ -31,10 +32,18 @@ def write_list(path, ids, sha=None):
 
 
 @pytest.fixture
-def downloader(tmp_path, server, corpus, data_dir) -> DownloaderResource:
+def downloader(tmp_path, server, corpus, storage, warehouse) -> DownloaderResource:
     ids = sorted(corpus) + ["missing404"]
     sha = {i: hashlib.sha256(corpus[i]).hexdigest() for i in corpus}
     listing = write_list(tmp_path / "ids.csv", ids, sha)
-    return DownloaderResource(list_path=str(listing), base_url=server.base_url, slice_size=5, workers=4,
+    return DownloaderResource(storage=storage, warehouse=warehouse, list_path=str(listing), base_url=server.base_url, slice_size=5, workers=4,
                               per_host_concurrency=2, attempts=4, backoff_initial_seconds=0.01,
                               backoff_max_seconds=0.05, timeout_seconds=10)
+
+
+def evaluate_sensor(instance, resources: dict):
+    """One tick of the download sensor (its resources nest others, so the context must be entered)."""
+    from pipeline_project.defs.ingest.sensors import download_slices_sensor
+
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        return download_slices_sensor(context)

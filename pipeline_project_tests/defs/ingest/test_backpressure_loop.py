@@ -21,10 +21,12 @@ from pipeline_project_tests.conftest import age
 from pipeline_project.defs.ingest.assets import downloaded_pdfs
 from pipeline_project.defs.ingest.resources import DownloaderResource
 from pipeline_project.defs.ingest.sensors import download_slices_sensor
-from pipeline_project.defs.ingest.status import disk_status
+from pipeline_project_tests.defs.ingest.conftest import evaluate_sensor
+from pipeline_project.defs.ingest.cli import disk_status
+from pipeline_project.lib.resources import shared
 from pipeline_project.lib.storage import StorageResource
 
-from .http_server import FileServer, make_pdf_bytes
+from pipeline_project.samples.file_server import FileServer, make_pdf_bytes
 
 
 @pytest.fixture
@@ -74,11 +76,11 @@ def test_disk_full_pauses_downloads_and_cleanup_resumes_them(small_disk, tmp_pat
     skips: list[str] = []
     paused_runs = 0
     with FileServer(corpus, drop_first={"item03", "item17"}) as srv, dg.instance_for_test() as instance:
-        dl = DownloaderResource(list_path=str(listing), base_url=srv.base_url, slice_size=6, workers=1,  # 1 worker: the pause point is deterministic
+        dl = DownloaderResource(storage=storage, warehouse=documents["warehouse"], list_path=str(listing), base_url=srv.base_url, slice_size=6, workers=1,  # 1 worker: the pause point is deterministic
                                 attempts=4, backoff_initial_seconds=0.01, backoff_max_seconds=0.05)
         resources = {"downloader": dl}
         for tick in range(60):
-            result = download_slices_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+            result = evaluate_sensor(instance, resources)
             if isinstance(result, dg.SkipReason):
                 skips.append(result.skip_message)
                 if "slices downloaded" in result.skip_message:
@@ -101,4 +103,4 @@ def test_disk_full_pauses_downloads_and_cleanup_resumes_them(small_disk, tmp_pat
     assert sorted(ingested) == sorted(corpus)  # nothing lost, nothing twice
     assert list(storage.pdf_store.rglob("*.pdf")) == []  # every source deleted after verified ingest
     assert sum(srv.full_bodies.values()) + sum(srv.range_requests.values()) == len(corpus)
-    assert not disk_status()["downloads_paused"]
+    assert not disk_status(shared())["downloads_paused"]

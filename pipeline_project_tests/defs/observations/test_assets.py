@@ -10,8 +10,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipeline_project.defs.observations import state
+from pipeline_project.lib import ledger
 from pipeline_project.defs.observations.assets import asset_key, build_assets
-from pipeline_project.defs.observations.resources import ObservationsStore
+from pipeline_project.defs.observations.resources import observations_store
 from pipeline_project_tests.defs.observations.conftest import WEEKS, write_config
 from pipeline_project.samples.matfiles import set_mtime, write_v5
 import datetime as dt
@@ -19,7 +20,7 @@ import datetime as dt
 
 def materialize(config, key, instance=None, **kw):
     return dg.materialize(build_assets(config), partition_key=key, instance=instance or dg.DagsterInstance.ephemeral(),
-                          resources={"observations_store": ObservationsStore.from_env()}, **kw)
+                          resources={"observations_store": observations_store()}, **kw)
 
 
 def check_results(result):
@@ -45,7 +46,7 @@ def test_week_outputs_layout_and_contents(dataset):
     assert mat.metadata["rows"].value == 3600 and mat.metadata["quarantined"].value == 0
     sql_mat = result.asset_materializations_for_node("observations__demo__sql_analysis")[0]
     assert "walk" in sql_mat.metadata["report_signal_summary"].value
-    assert check_results(result)["no_quarantined_files"].passed
+    assert check_results(result)["no_dead_letters"].passed
 
 
 def test_bad_files_are_quarantined_and_the_week_completes(dataset, obs_root):
@@ -58,11 +59,17 @@ def test_bad_files_are_quarantined_and_the_week_completes(dataset, obs_root):
     result = materialize(config, WEEKS[0])
     assert result.success
     checks = check_results(result)
-    assert not checks["no_quarantined_files"].passed
-    assert checks["no_quarantined_files"].severity == dg.AssetCheckSeverity.WARN
+    assert not checks["no_dead_letters"].passed
+    assert checks["no_dead_letters"].severity == dg.AssetCheckSeverity.WARN
     qdir = obs_root / "quarantine" / "observations" / "demo"
-    assert (qdir / "w0__broken.mat").exists() and bad.exists()  # copied, never moved
-    assert "all-NaN signals: ['x']" in (qdir / "w0__dead.mat.reason.txt").read_text()
+    assert (qdir / "w0" / "broken.mat").exists() and bad.exists()  # copied, never moved
+    assert "all-NaN signals: ['x']" in (qdir / "w0" / "dead.mat.reason.txt").read_text()
+    # the item ledger holds each raw file of the week: the two bad ones as dead letters with their copy
+    files = ledger.Ledger(observations_store().warehouse, "observations").rows(stage="ingest")
+    assert sorted((r.label, r.state, bool(r.quarantine_path)) for r in files) == [
+        ("w0/broken.mat", "dead_letter", True), ("w0/dead.mat", "dead_letter", True),
+        *sorted((r.label, "done", False) for r in files if r.state == "done")]
+    assert len([r for r in files if r.state == "done"]) == 2
     rows = pq.read_metadata(state.observations_path(config, WEEKS[0])).num_rows
     assert rows == 3600  # the two good files are all there
 
@@ -103,7 +110,7 @@ def test_single_run_backfill_of_a_week_range(dataset):
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             build_assets(config), instance=instance,
-            resources={"observations_store": ObservationsStore.from_env()},
+            resources={"observations_store": observations_store()},
             tags={"dagster/asset_partition_range_start": WEEKS[0], "dagster/asset_partition_range_end": WEEKS[2]})
         assert result.success
         assert instance.get_materialized_partitions(asset_key(config, "sql_analysis")) == set(WEEKS)
@@ -119,9 +126,9 @@ def test_definitions_load_from_config_folder(obs_root):
     write_config(obs_root, "plant_a")
     write_config(obs_root, "plant_b")
     (obs_root / "observations" / "datasets" / "broken.yaml").write_text("paths: {}\n")
-    import pipeline_project.defs.observations.definitions as module
+    from pipeline_project.definitions import build_definitions
 
-    defs = importlib.reload(module).defs
+    defs = build_definitions()
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert "observations/plant_a/manifold" in keys and "observations/plant_b/weekly_observations" in keys

@@ -17,6 +17,7 @@ import pytest
 from pipeline_project.defs.observations import cli, state
 from pipeline_project.defs.observations.assets import asset_key
 from pipeline_project.defs.observations.config import load_config
+from pipeline_project.defs.observations.resources import observations_store
 from pipeline_project_tests.defs.observations.conftest import WEEKS, write_config
 from pipeline_project.samples.matfiles import make_dataset
 
@@ -44,13 +45,33 @@ def test_run_status_resume_and_modes(dataset, config_path, capsys):
     capsys.readouterr()
     assert cli.main(["run", str(config_path)]) == 0  # only the manifold and what follows it
     out = capsys.readouterr().out
-    assert "running manifold, sql_analysis" in out and "weekly_observations" not in out
+    for week in ("2023-W01", "2023-W02", "2023-W03"):
+        assert f"{week}  manifold" in out and f"{week}  sql_analysis" in out
+    assert "weekly_observations" not in out
     assert cli.main(["run", str(config_path)]) == 0
     assert capsys.readouterr().out.count("up to date") == 3
     assert cli.main(["status", str(config_path), "--json"]) == 0
     weeks = json.loads(capsys.readouterr().out)["weeks"]
     assert [(w["week"], w["files"], w["rows"], w["signals"], w["due"]) for w in weeks] == \
         [(f"2023-W0{i}", 2, 3600, 3, []) for i in (1, 2, 3)]
+
+
+def test_run_prints_a_line_per_week_and_stage_and_keeps_the_full_log_in_a_file(dataset, config_path, capsys):
+    assert cli.main(["run", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert not any("DEBUG" in line or "STEP_" in line for line in lines)  # no event log on the terminal
+    assert "2023-W01  weekly_observations  done  2 files, 3,600 rows, 3 signals, 0 quarantined" in out
+    assert len([line for line in lines if " done " in line]) == 3 * 6
+    summary = lines[-1]
+    assert summary.startswith("done: 3 week(s) run, 18 stage(s) materialized, 6 files, 10,800 rows, 0 quarantined, "
+                              "0 failed")
+    log_file = summary.rsplit("Full log: ", 1)[1]
+    text = open(log_file).read()
+    assert "STEP_SUCCESS" in text and "ASSET_MATERIALIZATION" in text  # the full log is in the file
+    capsys.readouterr()
+    cli.main(["run", str(config_path), "--verbose"])  # --verbose also shows it on the terminal
+    assert "up to date" in capsys.readouterr().out
 
 
 def test_changed_file_makes_its_week_due(dataset, config_path, capsys):
@@ -60,9 +81,9 @@ def test_changed_file_makes_its_week_due(dataset, config_path, capsys):
     capsys.readouterr()
     cli.main(["run", str(config_path)])
     out = capsys.readouterr().out
-    assert "2023-W02: running weekly_observations" in out
-    assert "2023-W03: running manifold, sql_analysis" in out  # its overlap came from week 2
-    assert "2023-W01: up to date" in out
+    assert "2023-W02  weekly_observations" in out
+    assert "2023-W03  manifold" in out and "2023-W03  weekly_observations" not in out  # its overlap came from week 2
+    assert "2023-W01  up to date" in out
 
 
 def test_reset_range_with_dagster_home(dataset, config_path, tmp_path, monkeypatch, capsys):
@@ -83,7 +104,7 @@ def test_reset_range_with_dagster_home(dataset, config_path, tmp_path, monkeypat
     capsys.readouterr()
     assert cli.main(["run", str(config_path)]) == 0
     out = capsys.readouterr().out
-    assert "2023-W01: up to date" in out and "2023-W03: running weekly_observations" in out
+    assert "2023-W01  up to date" in out and "2023-W03  weekly_observations" in out
 
 
 def test_reset_refuses_without_yes_when_not_interactive(dataset, config_path, monkeypatch):
@@ -129,10 +150,44 @@ def test_sigkill_mid_run_then_resume_equals_clean_run(obs_root):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL  # killed mid-run, not finished
     assert state.observations_path(config, WEEKS[0]).exists()
-    assert state.read_marker(config, WEEKS[2], "sql_analysis") is None
+    assert state.read_marker(observations_store().warehouse, config, WEEKS[2], "sql_analysis") is None
     assert cli.main(["run", str(config.source)]) == 0
     ours, theirs = _frames(config), _frames(clean)
     for key, frame in theirs.items():
         pd.testing.assert_frame_equal(ours[key], frame, check_like=True)
     obs = ours[(WEEKS[1], "observations.parquet")]
     assert not obs.duplicated(["timestamp", "signal", "source_file"]).any()
+
+
+def _history(obs_root, **partitioning):
+    """A dataset written with the documented keys, recordings from 1990."""
+    import datetime as dt
+
+    import numpy as np
+
+    from pipeline_project.samples.matfiles import set_mtime, write_v5
+
+    path = write_config(obs_root, "history")
+    doc = __import__("yaml").safe_load(path.read_text())
+    doc["partitioning"] = {"files_per_flush": 1, **partitioning}
+    path.write_text(__import__("yaml").safe_dump(doc))
+    config = load_config(path)
+    for day in (dt.datetime(1990, 3, 6, 10), dt.datetime(1990, 3, 14, 10)):
+        set_mtime(write_v5(config.raw_dir / f"rec_{day:%Y%m%d}.mat", {"a": np.sin(np.arange(400.0))}), day)
+    return path
+
+
+def test_recordings_from_1990_are_processed_without_a_start_key(obs_root, capsys):
+    path = _history(obs_root)
+    assert cli.main(["run", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "weeks from 1990-W10" in out and "1990-W11  weekly_observations  done  1 files" in out
+    assert "done: 2 week(s) run" in out
+
+
+def test_recordings_before_a_configured_start_are_refused_by_name(obs_root, capsys):
+    path = _history(obs_root, start="2000-01-03")
+    assert cli.main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "rec_19900306.mat (1990-W10)" in err and "rec_19900314.mat (1990-W11)" in err
+    assert "set partitioning.start to 1990-03-05 or earlier" in err and str(path) in err

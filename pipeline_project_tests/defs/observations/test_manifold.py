@@ -8,17 +8,19 @@ import pytest
 
 from pipeline_project.defs.observations import manifold, stages, state
 from pipeline_project.defs.observations.config import load_config
+from pipeline_project.defs.observations.resources import observations_store
 from pipeline_project_tests.defs.observations.conftest import WEEKS, write_config
 from pipeline_project.samples.matfiles import make_dataset
 
 
 def run_weeks(config):
+    store = observations_store()
     for key in WEEKS:
-        stages.ingest(config, key)
-        stages.typology(config, key)
-        stages.classify(config, key)
-        stages.build_manifest(config, key)
-        stages.compute_manifold(config, key)
+        stages.ingest(config, key, store.warehouse, store.storage_root)
+        stages.typology(config, key, store.warehouse)
+        stages.classify(config, key, store.warehouse)
+        stages.build_manifest(config, key, store.warehouse)
+        stages.compute_manifold(config, key, store.warehouse)
 
 
 def concatenated_reference(config, signals, window):
@@ -54,12 +56,13 @@ def test_week_edges_equal_concatenated_run(obs_root, overlap):
 def test_without_overlap_the_edge_windows_are_missing(obs_root):
     config = load_config(write_config(obs_root, compute={"overlap_samples": 0}))
     make_dataset(config.raw_dir, weeks=2, files_per_week=1, n=500)
+    store = observations_store()
     for key in WEEKS[:2]:
-        stages.ingest(config, key)
-        stages.typology(config, key)
-        stages.classify(config, key)
-        stages.build_manifest(config, key)
-        stages.compute_manifold(config, key)
+        stages.ingest(config, key, store.warehouse, store.storage_root)
+        stages.typology(config, key, store.warehouse)
+        stages.classify(config, key, store.warehouse)
+        stages.build_manifest(config, key, store.warehouse)
+        stages.compute_manifold(config, key, store.warehouse)
     geo = pd.read_parquet(state.output_dir(config, WEEKS[1]) / "state_geometry.parquet")
     week_start = manifold.wide_frame(state.observations_path(config, WEEKS[1]), ["walk"]).index.min()
     assert (geo["window_start"] >= week_start).all()
