@@ -29,3 +29,22 @@ def suite(tmp_path_factory) -> dict[str, tuple[papers.PaperTruth, list[tuple[int
     truths = papers.write_suite(folder)
     texts = page_texts([t.path for t in truths.values()], folder / "ocr")
     return {name: (truth, texts[truth.path]) for name, truth in truths.items()}
+
+
+@pytest.fixture(scope="session")
+def api():
+    """The Crossref/OpenAlex replay server on loopback, started once per session; each test that
+    uses it through `replay` starts with clean books and no faults."""
+    from pipeline_project.samples.api_replay import ApiReplay
+
+    with ApiReplay(latency=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+def replay(api):
+    api.reset_books()
+    api.latency = 0.01
+    api.openalex_daily_usd = 1.0
+    yield api
+    api.reset_books()
