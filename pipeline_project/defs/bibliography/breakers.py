@@ -12,8 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-
-import pybreaker
+from functools import lru_cache
 
 from pipeline_project.defs.bibliography.transport import Unavailable
 
@@ -29,12 +28,21 @@ class BreakerStats:
     closed: int = 0
 
 
-class _Listener(pybreaker.CircuitBreakerListener):
-    def __init__(self, owner: "ServiceBreaker"):
-        self.owner = owner
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"  # pybreaker's state names
 
-    def state_change(self, cb, old_state, new_state) -> None:
-        self.owner._changed(old_state.name if old_state else None, new_state.name)
+
+@lru_cache(maxsize=1)
+def _listener_class():
+    import pybreaker  # imported on first use, not when definitions load
+
+    class Listener(pybreaker.CircuitBreakerListener):
+        def __init__(self, owner: "ServiceBreaker"):
+            self.owner = owner
+
+        def state_change(self, cb, old_state, new_state) -> None:
+            self.owner._changed(old_state.name if old_state else None, new_state.name)
+
+    return Listener
 
 
 class ServiceBreaker:
@@ -44,8 +52,11 @@ class ServiceBreaker:
         self.opened_at = 0.0
         self._probe_out = False
         self._lock = threading.Lock()
+        import pybreaker
+
+        self._open_error = pybreaker.CircuitBreakerError
         self.breaker = pybreaker.CircuitBreaker(fail_max=fail_max, reset_timeout=reset_timeout, name=name,
-                                                listeners=[_Listener(self)])
+                                                listeners=[_listener_class()(self)])
 
     @property
     def state(self) -> str:
@@ -53,31 +64,31 @@ class ServiceBreaker:
 
     def _changed(self, old: str | None, new: str) -> None:
         self.stats.transitions.append((time.monotonic(), old, new))
-        if new == pybreaker.STATE_OPEN:
+        if new == OPEN:
             self.opened_at = time.monotonic()
             self.stats.opened += 1
-        elif new == pybreaker.STATE_CLOSED and old is not None:
+        elif new == CLOSED and old is not None:
             self.stats.closed += 1
 
     def allow(self) -> bool:
         """Raise Unavailable while open; returns True when this request is the half-open probe."""
         with self._lock:
             state = self.state
-            if state == pybreaker.STATE_CLOSED:
+            if state == CLOSED:
                 return False
             wait = self.opened_at + self.breaker.reset_timeout - time.monotonic()
-            if state == pybreaker.STATE_OPEN and wait > 0:
+            if state == OPEN and wait > 0:
                 raise Unavailable(f"{self.name}: circuit open after repeated failures; next probe in {wait:.0f} s")
             if self._probe_out:
                 raise Unavailable(f"{self.name}: circuit half-open, a probe request is out")
-            if state == pybreaker.STATE_OPEN:
+            if state == OPEN:
                 self.breaker.half_open()
             self._probe_out = True
             return True
 
     def retry_in(self) -> float:
         """Seconds until the breaker would let a probe through (0 when closed)."""
-        if self.state == pybreaker.STATE_CLOSED:
+        if self.state == CLOSED:
             return 0.0
         return max(0.0, self.opened_at + self.breaker.reset_timeout - time.monotonic())
 
@@ -95,9 +106,9 @@ class ServiceBreaker:
         with self._lock:
             if probe:
                 self._probe_out = False
-            if self.state == pybreaker.STATE_OPEN and exc is None:
+            if self.state == OPEN and exc is None:
                 return  # a request sent before the circuit opened; the probe decides
             try:
                 self.breaker.call(outcome)
-            except (_Failed, pybreaker.CircuitBreakerError):
+            except (_Failed, self._open_error):
                 pass

@@ -13,8 +13,7 @@ import random
 import threading
 import time
 from collections import Counter
-
-import httpx
+from typing import TYPE_CHECKING
 
 from pipeline_project.defs.bibliography.breakers import ServiceBreaker
 from pipeline_project.defs.bibliography.services import OPENALEX, ServiceSettings
@@ -29,12 +28,17 @@ from pipeline_project.defs.bibliography.transport import (
     retry_after_seconds,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 COSTS_USD = {"singleton": 0.0, "list": 0.0001, "search": 0.001}
 MAX_RATE_LIMITED = 6  # 429s tolerated for one request before it is given up for now
 
 
 class Service:
-    def __init__(self, settings: ServiceSettings, client: httpx.Client | None = None):
+    def __init__(self, settings: ServiceSettings, client: "httpx.Client | None" = None):
+        import httpx
+
         self.settings = settings
         self.name = settings.name
         self.client = client or httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds, connect=10.0),
@@ -110,6 +114,8 @@ class Service:
             return body
 
     def _once(self, url: str, params: dict, cost: str) -> dict | None:
+        import httpx
+
         with self.throttle.slot():
             try:
                 response = self.client.get(url, params=self._params(params))

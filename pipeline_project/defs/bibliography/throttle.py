@@ -17,10 +17,11 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import httpx
-from pyrate_limiter import InMemoryBucket, Limiter, Rate
+if TYPE_CHECKING:
+    import httpx
+    from pyrate_limiter import Limiter
 
 MIN_RATE = 0.2  # requests per second: slowest the throttle will go
 CLIMB_FACTOR = 1.25  # pace × this after about one second's worth of good answers
@@ -35,8 +36,10 @@ class ThrottleStats:
     rate_changes: list = field(default_factory=list)  # (monotonic time, new pace)
 
 
-def _limiter(rate: float, margin: float) -> Limiter:
+def _limiter(rate: float, margin: float) -> "Limiter":
     """Whole requests per (longer-than-a-second) window: 10/s → 10 per 1050 ms."""
+    from pyrate_limiter import InMemoryBucket, Limiter, Rate
+
     count = max(1, int(rate)) if rate >= 1 else 1
     window_ms = int(1000 * (count / rate) * (1 + margin))
     return Limiter(InMemoryBucket([Rate(count, window_ms)]), buffer_ms=2)
@@ -98,7 +101,7 @@ class Throttle:
                 self._slowed_at = now
             self._good_since_change = 0
 
-    def answered(self, headers: httpx.Headers | None = None) -> None:
+    def answered(self, headers: "httpx.Headers | None" = None) -> None:
         """A good answer: read the service's announced limits; climb back towards the ceiling."""
         with self._cond:
             if headers is not None:
@@ -109,7 +112,7 @@ class Throttle:
                 self._good_since_change = 0
             self._cond.notify_all()
 
-    def _read_limits(self, headers: httpx.Headers) -> None:
+    def _read_limits(self, headers: "httpx.Headers") -> None:
         limit, interval = headers.get("x-rate-limit-limit"), headers.get("x-rate-limit-interval", "1s")
         if limit and limit.replace(".", "", 1).isdigit():
             seconds = float(interval.rstrip("s") or 1) if interval.rstrip("s").replace(".", "", 1).isdigit() else 1.0
@@ -154,7 +157,7 @@ class Allowance:
         with self._lock:
             self.spent_until = time.monotonic() + max(1.0, reset_after)
 
-    def read(self, headers: httpx.Headers, cost_usd: float) -> None:
+    def read(self, headers: "httpx.Headers", cost_usd: float) -> None:
         remaining = headers.get("x-ratelimit-remaining-usd")
         try:
             value = float(remaining) if remaining is not None else None

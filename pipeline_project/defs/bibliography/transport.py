@@ -10,8 +10,10 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported where requests are made, not when definitions load
+    import httpx
 
 
 class ServiceError(Exception):
@@ -42,7 +44,7 @@ class BadRequest(Exception):
     """400/401/403 (not rate): retrying the same request cannot help."""
 
 
-def retry_after_seconds(headers: httpx.Headers, default: float | None = None) -> float | None:
+def retry_after_seconds(headers: "httpx.Headers", default: float | None = None) -> float | None:
     """Retry-After as seconds (it may be a number or an HTTP date)."""
     value = headers.get("retry-after")
     if not value:
@@ -59,14 +61,14 @@ def _looks_html(text: str) -> bool:
     return head.startswith("<") and ("<html" in head or "<!doctype" in head or "<body" in head)
 
 
-def describe(response: httpx.Response) -> str:
+def describe(response: "httpx.Response") -> str:
     text = response.text[:300].replace("\n", " ")
     if _looks_html(text):
         return f"HTTP {response.status_code} with an HTML page instead of JSON"
     return f"HTTP {response.status_code}: {text[:160]}"
 
 
-def classify(service: str, response: httpx.Response) -> dict | None:
+def classify(service: str, response: "httpx.Response") -> dict | None:
     """The JSON body of a good answer, None for "no such work", else raise."""
     status = response.status_code
     if status == 404:
@@ -90,7 +92,9 @@ def classify(service: str, response: httpx.Response) -> dict | None:
         raise ServiceError(f"{service} sent malformed JSON ({len(response.content)} bytes): {exc}") from exc
 
 
-def network_error(service: str, exc: httpx.HTTPError) -> ServiceError:
+def network_error(service: str, exc: "httpx.HTTPError") -> ServiceError:
+    import httpx
+
     kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return ServiceError(f"{service} did not answer in time ({kind})")
