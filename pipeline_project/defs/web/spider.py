@@ -245,8 +245,14 @@ def scrapy_settings(crawl: web_config.CrawlConfig, items_dir: Path, log_file: Pa
         "USER_AGENT": crawl.user_agent,
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "DEPTH_LIMIT": crawl.max_depth,
+        # breadth-first: pages nearest the start come first (what a page limit should keep), and a
+        # page's depth is its shortest link distance (Scrapy's default depth-first order reaches
+        # pages through long detours and max_depth then cuts off pages one step from the start)
+        "DEPTH_PRIORITY": 1,
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
         "DOWNLOAD_DELAY": crawl.delay_seconds,
-        "RANDOMIZE_DOWNLOAD_DELAY": False,
+        "DOWNLOAD_DELAY_JITTER": 0,
         "CONCURRENT_REQUESTS": crawl.concurrent_requests,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests,
         "DOWNLOAD_MAXSIZE": web_config.max_page_bytes(),
