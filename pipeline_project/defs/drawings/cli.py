@@ -147,6 +147,7 @@ def status(common) -> dict:
     from pipeline_project.lib import ledger
     from pipeline_project.lib.warehouse import connect
 
+    tables.ensure_tables(common.warehouse)
     with connect(common.warehouse) as conn:
         rows = tables.comparisons(conn)
         dead = ledger.select(conn, domain=DOMAIN, states=[ledger.DEAD_LETTER])

@@ -60,6 +60,7 @@ class PageDiff:
     added: np.ndarray = field(repr=False)  # bool masks in old-page pixels
     removed: np.ndarray = field(repr=False)
     words: WordChanges | None = None  # text-layer words removed/added (old-page pixels), when both have them
+    base_ink: np.ndarray | None = field(default=None, repr=False)  # the page the overlay is drawn on, as ink
 
     @property
     def change_count(self) -> int:
@@ -72,7 +73,9 @@ class PageDiff:
 
 def to_ink(gray: np.ndarray) -> np.ndarray:
     """0 = paper, 255 = darkest ink, from the page's own paper and ink levels."""
-    hist = np.bincount(gray.ravel(), minlength=256)
+    import cv2
+
+    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.int64)
     paper = int(np.argmax(hist[128:]) + 128) if hist[128:].sum() else int(np.argmax(hist))
     cumulative = np.cumsum(hist)
     darkest = int(np.searchsorted(cumulative, max(1, int(0.002 * gray.size))))
@@ -80,12 +83,14 @@ def to_ink(gray: np.ndarray) -> np.ndarray:
     ink_level = darkest if paper - darkest >= 96 else max(0, paper - 255)
     span = max(paper - ink_level, 1)
     lut = np.clip((paper - np.arange(256)) * 255.0 / span, 0, 255).astype(np.uint8)
-    return lut[gray]
+    return cv2.LUT(gray, lut)
 
 
 def _drop_specks(mask: np.ndarray, min_px: int) -> np.ndarray:
     import cv2
 
+    if not mask.any():
+        return mask
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     keep = np.zeros(n, dtype=bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_px
@@ -193,14 +198,15 @@ def compare_pages(old_gray: np.ndarray, new_gray: np.ndarray, settings: DiffSett
         removed |= forced & removed_raw
     min_region = settings.scan_min_region_px if scanned else settings.min_region_px
     regions = group_regions(added, removed, settings, forced, min_region)
-    return PageDiff(regions, reg, radius, added, removed, words)
+    return PageDiff(regions, reg, radius, added, removed, words, old_ink)
 
 
 def whole_page_change(gray: np.ndarray, settings: DiffSettings | None = None,
                       added: bool = True) -> PageDiff:
     """A sheet present in one revision only: all its ink is one added (or removed) change."""
     settings = settings or DiffSettings()
-    ink = to_ink(gray) > INK_THRESHOLD
+    page_ink = to_ink(gray)
+    ink = page_ink > INK_THRESHOLD
     empty = np.zeros_like(ink)
     ys, xs = np.nonzero(ink)
     regions = []
@@ -209,4 +215,4 @@ def whole_page_change(gray: np.ndarray, settings: DiffSettings | None = None,
         regions = [Region((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1),
                           n if added else 0, 0 if added else n)]
     identity = Registration.identity()
-    return PageDiff(regions, identity, 0, ink if added else empty, empty if added else ink)
+    return PageDiff(regions, identity, 0, ink if added else empty, empty if added else ink, None, page_ink)

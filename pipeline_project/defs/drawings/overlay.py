@@ -17,8 +17,8 @@ def overlay_image(base_gray: np.ndarray, page_diff: PageDiff, box_pad: int = 8) 
     """RGB overlay in the base page's pixels (the old page, or the only page of an added/removed sheet)."""
     import cv2
 
-    ink = to_ink(base_gray).astype(np.float32)
-    faded = (255 - ink * FADE).astype(np.uint8)
+    ink = page_diff.base_ink if page_diff.base_ink is not None else to_ink(base_gray)
+    faded = cv2.LUT(ink, (255 - np.arange(256) * FADE).astype(np.uint8))
     rgb = np.dstack([faded, faded, faded])
     rgb[page_diff.removed] = REMOVED_RGB
     rgb[page_diff.added] = ADDED_RGB

@@ -78,6 +78,7 @@ def _page(job_id: str, page: dict, states: dict, errors: dict, diff: dict | None
 
 def job_progress(warehouse, job_id: str) -> dict | None:
     """The progress JSON of a comparison, or None when there is no such comparison."""
+    tables.ensure_tables(warehouse)
     with connect(warehouse) as conn:
         comp = tables.comparison(conn, job_id)
         if comp is None:
@@ -103,6 +104,8 @@ def job_progress(warehouse, job_id: str) -> dict | None:
         "old_pages": comp["old_pages"],
         "new_pages": comp["new_pages"],
         "submitted_at": comp["submitted_at"].isoformat() if comp["submitted_at"] else None,
+        "started_at": comp["started_at"].isoformat() if comp["started_at"] else None,
+        "finished_at": comp["finished_at"].isoformat() if comp["finished_at"] else None,
     }
     if comp["error"]:
         result["error"] = comp["error"]
@@ -110,6 +113,7 @@ def job_progress(warehouse, job_id: str) -> dict | None:
 
 
 def list_jobs(warehouse, limit: int = 100) -> list[dict]:
+    tables.ensure_tables(warehouse)
     with connect(warehouse) as conn:
         rows = tables.comparisons(conn)
     return [{"job_id": r["job_id"], "name": r["name"], "status": r["status"], "total_pages": r["total_pages"],

@@ -222,13 +222,15 @@ def register(old_ink: np.ndarray, new_ink: np.ndarray) -> Registration:
         if refined is None:
             continue
         full = _at_scale(refined, 1 / factor)
+        moved = np.abs(refined - _at_scale(best.matrix, factor))
+        settled = moved[:, :2].max() < 2e-4 and moved[:, 2].max() < 0.05  # ECC did not move it
         if not _plausible(full, _quarter_turn(best.quarter_turns, 2, 2)[0][:2]):
             continue
         score = _score(old_s, new_s, refined)
         if score > best.score + 1e-4:
             best = Registration(full, best.quarter_turns, score, "ecc")
-        if factor >= 1.0:
-            break
+        if factor >= 1.0 or settled:
+            break  # a finer pass would not move it either
     if best.method == "centred" and old_ink.shape == new_ink.shape:
         best.matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     return best

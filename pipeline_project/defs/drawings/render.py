@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,7 @@ class Rendered:
     rgb: np.ndarray  # (h, w, 3) uint8, the page as displayed
     dpi: int
 
-    @property
+    @cached_property
     def gray(self) -> np.ndarray:
         import cv2
 
@@ -149,13 +150,20 @@ def write_png(path: Path, image: np.ndarray, *, rgb: bool = True) -> Path:
     """Write a PNG atomically (fast compression: these are big pictures written once)."""
     import cv2
 
-    data = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if rgb and image.ndim == 3 else image
+    if image.ndim == 3 and _is_grey(image):
+        data = image[:, :, 0]  # a black-and-white sheet: one channel, a third of the bytes to encode
+    else:
+        data = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if rgb and image.ndim == 3 else image
     ok, encoded = cv2.imencode(".png", data, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise RuntimeError(f"could not encode {path.name} as PNG")
     with atomic_path(Path(path)) as tmp:
         tmp.write_bytes(encoded.tobytes())
     return Path(path)
+
+
+def _is_grey(rgb: np.ndarray) -> bool:
+    return bool(np.array_equal(rgb[:, :, 0], rgb[:, :, 1]) and np.array_equal(rgb[:, :, 1], rgb[:, :, 2]))
 
 
 def read_png(path: Path) -> np.ndarray:

@@ -5,9 +5,9 @@ Each tick (every 5 s):
    for DRAWINGS_SETTLE_SECONDS (default 3: a copy still in progress keeps changing them), is submitted
    as comparison <name>; the files move into the comparison's folder and the inbox folder is removed.
 2. Every comparison waiting for a run — submitted here, by `pipeline-project drawings compare` or by
-   POST /api/v1/jobs — gets its partition registered and a run requested. A comparison whose run died
-   (status still in_progress, no run in flight) is requested again, up to 3 runs; the run resumes
-   at the first page not done.
+   POST /api/v1/jobs — gets its partition registered and a run requested (again, up to 3 runs, if a
+   run ended before it could start the comparison). A run that dies mid-way is re-executed by the
+   instance's run retries (dagster.yaml) and resumes at the first page not done.
 """
 
 import time
@@ -81,8 +81,9 @@ def waiting_comparisons(instance: dg.DagsterInstance, warehouse: WarehouseResour
     from pipeline_project.lib import runs
     from pipeline_project.lib.warehouse import connect
 
+    tables.ensure_tables(warehouse)
     with connect(warehouse) as conn:
-        rows = tables.comparisons(conn, ["pending", "in_progress"])
+        rows = tables.comparisons(conn, ["pending"])
     out = []
     for row in rows:
         key = row["job_id"]

@@ -76,6 +76,7 @@ def submit(root: Path, warehouse, old: Path, new: Path, *, name: str | None = No
     old_sha, new_sha = file_sha256(old), file_sha256(new)
     job_id = job_id_for(old_sha, new_sha)
     labels = labels or (old.name, new.name)
+    tables.ensure_tables(warehouse)
     with connect(warehouse) as conn:
         existing = tables.comparison(conn, job_id)
     if existing is not None:

@@ -61,12 +61,26 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+_ENSURED: set[str] = set()
+
+
 def ensure(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(DDL)
 
 
+def ensure_tables(warehouse) -> None:
+    """Create the tables once per process and database (callers' entry points do this; the
+    functions below assume the tables exist, so a write or a progress poll costs no DDL)."""
+    from pipeline_project.lib.warehouse import connect
+
+    if warehouse.database in _ENSURED:
+        return
+    with connect(warehouse) as conn:
+        ensure(conn)
+    _ENSURED.add(warehouse.database)
+
+
 def _upsert(conn: duckdb.DuckDBPyConnection, table: str, keys: list[str], row: dict[str, Any]) -> None:
-    ensure(conn)
     cols = list(row)
     values = [json.dumps(v, default=str) if isinstance(v, (dict, list)) else v for v in row.values()]
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
@@ -91,7 +105,6 @@ def upsert_summary(conn, row: dict[str, Any]) -> None:
 
 
 def set_status(conn, job_id: str, status: str, error: str | None = None, **extra: Any) -> None:
-    ensure(conn)
     stamp_col = {"in_progress": "started_at", "completed": "finished_at", "failed": "finished_at"}.get(status)
     sets = ["status = ?", "error = ?"] + [f"{k} = ?" for k in extra]
     params: list[Any] = [status, error] + list(extra.values())
@@ -101,19 +114,22 @@ def set_status(conn, job_id: str, status: str, error: str | None = None, **extra
     conn.execute(f"UPDATE drawing_comparisons SET {', '.join(sets)} WHERE job_id = ?", params + [job_id])
 
 
+def set_page_counts(conn, job_id: str, old_pages: int, new_pages: int, total_pages: int) -> None:
+    conn.execute("UPDATE drawing_comparisons SET old_pages = ?, new_pages = ?, total_pages = ? WHERE job_id = ?",
+                 [old_pages, new_pages, total_pages, job_id])
+
+
 def _dicts(cursor) -> list[dict[str, Any]]:
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def comparison(conn, job_id: str) -> dict[str, Any] | None:
-    ensure(conn)
     rows = _dicts(conn.execute("SELECT * FROM drawing_comparisons WHERE job_id = ?", [job_id]))
     return rows[0] if rows else None
 
 
 def comparisons(conn, statuses: list[str] | None = None) -> list[dict[str, Any]]:
-    ensure(conn)
     if statuses:
         return _dicts(conn.execute("SELECT * FROM drawing_comparisons WHERE status IN (SELECT unnest(?)) "
                                    "ORDER BY submitted_at", [statuses]))
@@ -121,23 +137,19 @@ def comparisons(conn, statuses: list[str] | None = None) -> list[dict[str, Any]]
 
 
 def pages(conn, job_id: str) -> list[dict[str, Any]]:
-    ensure(conn)
     return _dicts(conn.execute("SELECT * FROM drawing_pages WHERE job_id = ? ORDER BY page_number", [job_id]))
 
 
 def diffs(conn, job_id: str) -> dict[int, dict[str, Any]]:
-    ensure(conn)
     rows = _dicts(conn.execute("SELECT * FROM drawing_diffs WHERE job_id = ?", [job_id]))
     return {r["page_number"]: r for r in rows}
 
 
 def summaries(conn, job_id: str) -> dict[int, dict[str, Any]]:
-    ensure(conn)
     rows = _dicts(conn.execute("SELECT * FROM drawing_summaries WHERE job_id = ?", [job_id]))
     return {r["page_number"]: r for r in rows}
 
 
 def diff_by_id(conn, diff_result_id: str) -> dict[str, Any] | None:
-    ensure(conn)
     rows = _dicts(conn.execute("SELECT * FROM drawing_diffs WHERE diff_result_id = ?", [diff_result_id]))
     return rows[0] if rows else None

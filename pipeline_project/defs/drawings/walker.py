@@ -79,9 +79,12 @@ class Walker:
         self.report = WalkReport(job_id)
         self._t0 = time.monotonic()
         self._renders: dict[tuple[str, int], render.Rendered] = {}
+        self._started: set[tuple[str, str]] = set()  # (item, stage) whose attempt a previous commit began
+        self._diff_rows: dict[int, dict] = {}
 
     # ------------------------------------------------------------------------------------ run
     def run(self) -> WalkReport:
+        tables.ensure_tables(self.warehouse)
         with connect(self.warehouse) as conn:
             comp = tables.comparison(conn, self.job_id)
         if comp is None:
@@ -140,8 +143,7 @@ class Walker:
             conn.execute("BEGIN TRANSACTION")
             for e in plan:
                 tables.upsert_page(conn, e.as_row(self.job_id))
-            tables.set_status(conn, self.job_id, "in_progress", old_pages=docs["old"].page_count,
-                              new_pages=docs["new"].page_count, total_pages=len(plan))
+            tables.set_page_counts(conn, self.job_id, docs["old"].page_count, docs["new"].page_count, len(plan))
             ledger.upsert(conn, entries, self.max_attempts)
             conn.execute("COMMIT")
         self.log(f"{self.job_id}: {len(plan)} pages to compare "
@@ -163,22 +165,34 @@ class Walker:
             if stages[0] == WALKED[0]:
                 self.report.skipped += 1
             return
-        for stage in stages:
-            if states.get((key, stage)) == ledger.DONE:
-                continue
-            if not self._attempts(e, stage, docs, states):
+        todo = [s for s in stages if states.get((key, s)) != ledger.DONE]
+        for i, stage in enumerate(todo):
+            then = todo[i + 1] if i + 1 < len(todo) else None
+            if not self._attempts(e, stage, docs, states, then):
                 return  # a dead letter: later stages of this page wait for `pipeline-project retry`
 
-    def _attempts(self, e: PlanEntry, stage: str, docs, states) -> bool:
+    def _then(self, e: PlanEntry, then: str | None) -> list[ledger.Entry]:
+        """The next stage's start, written in the same transaction as this stage's result (one
+        warehouse connection per stage instead of two)."""
+        if then is None:
+            return []
+        self._started.add((item_id(self.job_id, e.page_number), then))
+        return [self._entry(e, then, ledger.IN_PROGRESS, attempts_delta=1)]
+
+    def _attempts(self, e: PlanEntry, stage: str, docs, states, then: str | None = None) -> bool:
         key = item_id(self.job_id, e.page_number)
         if states.get((key, stage)) == ledger.DEAD_LETTER:
             return False
         work = {"pages": self._extract, "diff": self._diff, "summary": self._summary}[stage]
         while True:
-            with connect(self.warehouse) as conn:
-                ledger.upsert(conn, [self._entry(e, stage, ledger.IN_PROGRESS, attempts_delta=1)], self.max_attempts)
+            if (key, stage) in self._started:
+                self._started.discard((key, stage))
+            else:
+                with connect(self.warehouse) as conn:
+                    ledger.upsert(conn, [self._entry(e, stage, ledger.IN_PROGRESS, attempts_delta=1)],
+                                  self.max_attempts)
             try:
-                work(e, docs)
+                work(e, docs, then)
             except Exception as exc:  # any failure of this page's stage: retried, then a dead letter
                 reason = f"{type(exc).__name__}: {exc}"[:2000]
                 self.log(f"{self.job_id} page {e.page_number} {stage} failed: {reason}")
@@ -204,7 +218,7 @@ class Walker:
             return render.Rendered(image, dpi)
         raise FileNotFoundError(f"{side} page {page} was not extracted")
 
-    def _extract(self, e: PlanEntry, docs) -> None:
+    def _extract(self, e: PlanEntry, docs, then: str | None = None) -> None:
         for side, page in (("old", e.old_page), ("new", e.new_page)):
             if page is None:
                 continue
@@ -213,7 +227,8 @@ class Walker:
             if self.order == STREAMING:
                 self._renders[(side, page)] = rendered
         with connect(self.warehouse) as conn:
-            ledger.upsert(conn, [self._entry(e, "pages", ledger.DONE, detail={"dpi": self.dpi})], self.max_attempts)
+            ledger.upsert(conn, [self._entry(e, "pages", ledger.DONE, detail={"dpi": self.dpi})] + self._then(e, then),
+                          self.max_attempts)
 
     def _words(self, docs, side: str, page: int, width_px: int):
         from pipeline_project.defs.drawings.sheets import MIN_TEXT_CHARS
@@ -223,7 +238,7 @@ class Walker:
             return None
         return render.page_words(pdf_page, width_px / pdf_page.rect.width)
 
-    def _diff(self, e: PlanEntry, docs) -> None:
+    def _diff(self, e: PlanEntry, docs, then: str | None = None) -> None:
         from pipeline_project.defs.drawings import diff
         from pipeline_project.defs.drawings.overlay import overlay_image
 
@@ -250,14 +265,19 @@ class Walker:
             conn.execute("BEGIN TRANSACTION")
             tables.upsert_diff(conn, row)
             ledger.upsert(conn, [self._entry(e, "diff", ledger.DONE, detail={
-                "change_count": result.change_count, "diff_result_id": row["diff_result_id"]})], self.max_attempts)
+                "change_count": result.change_count, "diff_result_id": row["diff_result_id"]})] + self._then(e, then),
+                self.max_attempts)
             conn.execute("COMMIT")
+        self._diff_rows[e.page_number] = {**row, "boxes": json.dumps(row["boxes"]),
+                                          "registration": json.dumps(row["registration"])}
 
-    def _summary(self, e: PlanEntry, docs) -> None:
+    def _summary(self, e: PlanEntry, docs, then: str | None = None) -> None:
         from pipeline_project.defs.drawings.facts import page_facts
 
-        with connect(self.warehouse) as conn:
-            stored = tables.diffs(conn, self.job_id).get(e.page_number)
+        stored = self._diff_rows.pop(e.page_number, None)
+        if stored is None:  # diffed in an earlier run
+            with connect(self.warehouse) as conn:
+                stored = tables.diffs(conn, self.job_id).get(e.page_number)
         if stored is None:
             raise RuntimeError("no diff stored for this page")
         regions, registration = json.loads(stored["boxes"]), json.loads(stored["registration"])
@@ -266,8 +286,9 @@ class Walker:
             old, new = self._rendered("old", e.old_page, docs), self._rendered("new", e.new_page, docs)
             kwargs = {"matrix": np.array(registration["matrix"]), "tolerance_px": stored["tolerance_px"] or 1,
                       "old_words": self._words(docs, "old", e.old_page, old.rgb.shape[1]),
-                      "new_words": self._words(docs, "new", e.new_page, new.rgb.shape[1]),
-                      "old_gray": old.gray, "new_gray": new.gray}
+                      "new_words": self._words(docs, "new", e.new_page, new.rgb.shape[1])}
+            if kwargs["old_words"] is None or kwargs["new_words"] is None:  # read the regions with OCR
+                kwargs.update(old_gray=old.gray, new_gray=new.gray)
         facts = page_facts(e.drawing_name, e.change_type, regions, (stored["height"], stored["width"]), **kwargs)
         summary = self.summarizer.summarize(facts)
         row = {"summary_id": summary_id(self.job_id, e.page_number), "job_id": self.job_id,

@@ -123,6 +123,7 @@ def api_router():
         if not DIFF_ID.match(diff_result_id):
             raise ApiError(404, f"no overlay {diff_result_id!r}")
         common = _shared()
+        tables.ensure_tables(common.warehouse)
         with connect(common.warehouse) as conn:
             row = tables.diff_by_id(conn, diff_result_id)
         if row is None:
