@@ -77,7 +77,9 @@ def _url_list(key: str, value) -> list[str]:
 def _domains(value, start_urls: list[str]) -> list[str]:
     """Host names only: Scrapy's off-site filter ignores entries with a port or a scheme."""
     if value in (None, []):
-        return sorted({urlsplit(u).hostname for u in start_urls})
+        # the start hosts without "www.": Scrapy also allows their subdomains, so a start URL that
+        # redirects from example.org to www.example.org (or back) is not silently dropped as off-site
+        return sorted({(urlsplit(u).hostname or "").removeprefix("www.") for u in start_urls})
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):

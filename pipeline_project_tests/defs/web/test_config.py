@@ -37,8 +37,8 @@ def test_page_limit_order_pages_then_env_then_file(tmp_path, monkeypatch):
 
 
 def test_allowed_domains_default_to_the_start_hosts():
-    config = parse_config({"name": "x", "start_urls": ["http://127.0.0.1:8080/a", "https://b.org/"]})
-    assert config.allowed_domains == ["127.0.0.1", "b.org"]
+    config = parse_config({"name": "x", "start_urls": ["http://127.0.0.1:8080/a", "https://www.b.org/"]})
+    assert config.allowed_domains == ["127.0.0.1", "b.org"]  # b.org also allows www.b.org
 
 
 @pytest.mark.parametrize("raw, message", [
