@@ -100,9 +100,34 @@ class WriteReport:
                 "vector_index": self.vector_index}
 
 
-def batches(rows: list, size: int) -> Iterator[list]:
-    for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+MAX_MESSAGE_BYTES = 8 * 2**20  # ArcadeDB refuses Bolt messages over 16 MB (arcadedb.bolt.maxMessageSize)
+
+
+def _row_bytes(row: dict) -> int:
+    """About what a row costs on the wire (a float is 9 bytes in PackStream)."""
+    size = 64
+    for value in row.values():
+        if isinstance(value, str):
+            size += len(value.encode("utf-8", "replace")) + 5
+        elif isinstance(value, (list, tuple)):
+            size += 9 * len(value) + 5
+        else:
+            size += 9
+    return size
+
+
+def batches(rows: list, size: int, max_bytes: int = MAX_MESSAGE_BYTES) -> Iterator[list]:
+    """Runs of at most `size` rows and about `max_bytes` (long texts and vectors make big rows)."""
+    current, current_bytes = [], 0
+    for row in rows:
+        row_bytes = _row_bytes(row)
+        if current and (len(current) >= size or current_bytes + row_bytes > max_bytes):
+            yield current
+            current, current_bytes = [], 0
+        current.append(row)
+        current_bytes += row_bytes
+    if current:
+        yield current
 
 
 class GraphWriter:

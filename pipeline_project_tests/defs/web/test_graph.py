@@ -81,3 +81,11 @@ def test_vector_index_finds_the_nearest_chunk(writer):
     hits = writer.similar_chunks(target["embedding"], k=3)
     assert hits[0]["chunk_id"] == target["id"] and hits[0]["url"] == "http://site/2"
     assert writer.vector_index().name == "arcadedb"
+
+
+def test_transactions_stay_under_the_message_size():
+    from pipeline_project.defs.web.graph import batches
+
+    rows = [{"id": str(i), "text": "x" * 1000, "embedding": [0.1] * 384} for i in range(10)]
+    assert [len(b) for b in batches(rows, size=4)] == [4, 4, 2]
+    assert [len(b) for b in batches(rows, size=100, max_bytes=3 * 4600)] == [3, 3, 3, 1]
