@@ -69,7 +69,11 @@ def plan(waiting: list[Path], policy: WebBatchPolicy, *, busy: bool, crawling: b
         oldest = min(p.stat().st_mtime for p in waiting if p.exists()) if waiting else now
         if now - oldest < policy.max_wait_seconds:
             return []
-    return [waiting[i:i + policy.max_items] for i in range(0, len(waiting), policy.max_items)]
+    # while the crawl runs, batches stay small so the next one starts soon (and, in `crawl run`, takes
+    # every core as soon as the crawl has ended); afterwards they may be large
+    size = policy.min_items if crawling and policy.mode == STREAMING else policy.max_items
+    size = max(1, min(size, policy.max_items))
+    return [waiting[i:i + size] for i in range(0, len(waiting), size)]
 
 
 def new_batch_id(files: list[Path], now: float) -> str:

@@ -34,6 +34,14 @@ def test_streaming_cuts_old_or_many_items_even_while_busy(tmp_path):
     assert [len(b) for b in batches] == [2, 1]
 
 
+def test_streaming_batches_stay_small_while_crawling(tmp_path):
+    inbox = tmp_path / "inbox"
+    _items(inbox, 5)
+    policy = WebBatchPolicy(min_items=2, max_items=4, mode="streaming")
+    assert [len(b) for b in plan(waiting_items(inbox), policy, busy=False, crawling=True)] == [2, 2, 1]
+    assert [len(b) for b in plan(waiting_items(inbox), policy, busy=False, crawling=False)] == [4, 1]
+
+
 def test_batch_mode_waits_for_the_crawl_to_end(tmp_path):
     inbox = tmp_path / "inbox"
     _items(inbox, 3, age=60)
