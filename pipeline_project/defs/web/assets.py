@@ -17,7 +17,7 @@ import dagster as dg
 
 from pipeline_project.defs.documents.partitions import ocr_batches
 from pipeline_project.defs.web import checks
-from pipeline_project.defs.web.config import ConfigError, load_config, pipeline_mode
+from pipeline_project.defs.web.config import ConfigError, load_config, pipeline_mode, storage_mode
 from pipeline_project.defs.web.graph_settings import graph_configured
 from pipeline_project.defs.web.partitions import web_crawls
 from pipeline_project.defs.web.resources import GraphSinkResource
@@ -69,6 +69,7 @@ def web_crawl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
     started = time.monotonic()
     name = context.partition_key
     try:
+        storage_mode()
         config = load_config(crawl_config_path(storage, name))
     except ConfigError as exc:
         raise dg.Failure(f"crawl {name!r}: {exc}") from None

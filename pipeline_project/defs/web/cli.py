@@ -55,7 +55,7 @@ def cmd_crawl_add(args) -> int:
 
 def cmd_crawl_run(args) -> int:
     from pipeline_project.defs.documents.resources import documents_resources
-    from pipeline_project.defs.web.config import load_config, pipeline_mode
+    from pipeline_project.defs.web.config import ConfigError, load_config, pipeline_mode
     from pipeline_project.defs.web.graph_settings import graph_configured
     from pipeline_project.defs.web.partitions import web_crawls
     from pipeline_project.defs.web.resources import GraphSinkResource
@@ -66,6 +66,8 @@ def cmd_crawl_run(args) -> int:
 
     config = load_config(args.config, page_limit=args.pages)
     mode = args.mode or pipeline_mode()
+    if args.pages is not None and args.pages < 1:
+        raise ConfigError("--pages must be at least 1")
     _register_crawl(shared(), config)
     resources = documents_resources()
     # batches run one at a time here: the model gets every core (the crawler mostly waits on the network)

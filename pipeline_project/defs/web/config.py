@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipeline_project.lib.settings import env_float, env_int, env_str
+from pipeline_project.lib.settings import UserError, env_float, env_int, env_str
 
 KEYS = ("name", "start_urls", "allowed_domains", "page_limit", "max_depth", "delay_seconds",
         "concurrent_requests", "obey_robots", "user_agent")
@@ -32,7 +32,7 @@ DEFAULT_USER_AGENT = "pipeline-project-crawler (+https://github.com/pipeline-pro
 STREAMING, BATCH = "streaming", "batch"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A crawl config a person has to fix; the message says what and where."""
 
 
@@ -161,6 +161,16 @@ def pipeline_mode() -> str:
     mode = env_str("PIPELINE_MODE", STREAMING).strip().lower()
     if mode not in (STREAMING, BATCH):
         raise ConfigError(f"PIPELINE_MODE must be {STREAMING!r} or {BATCH!r}, not {mode!r}")
+    return mode
+
+
+def storage_mode() -> str:
+    """STORAGE_MODE: `local` (files under $PIPELINE_DATA_DIR, tables in its DuckDB warehouse) is the
+    only mode; anything else is refused rather than silently ignored."""
+    mode = env_str("STORAGE_MODE", "local").strip().lower()
+    if mode != "local":
+        raise ConfigError(f"STORAGE_MODE={mode!r} is not supported: pages are stored under $PIPELINE_DATA_DIR "
+                          "(STORAGE_MODE=local); point PIPELINE_DATA_DIR at shared storage to scale out")
     return mode
 
 

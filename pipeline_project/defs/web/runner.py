@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from pipeline_project.defs.web.batching import WebBatchPolicy, claim, items_dir, plan, waiting_items
-from pipeline_project.defs.web.config import CrawlConfig
+from pipeline_project.defs.web.config import CrawlConfig, storage_mode
 from pipeline_project.defs.web.crawl_log import read_run
 from pipeline_project.defs.web.crawl_process import start_crawl, wait_until_started
 from pipeline_project.defs.web.progress import Progress, progress
@@ -95,6 +95,7 @@ def run_crawl(config: CrawlConfig, *, instance, resources: dict, mode: str, with
     from pipeline_project.defs.documents.partitions import ocr_batches
     from pipeline_project.defs.web.crawl_ledger import record_crawl
 
+    storage_mode()
     storage, warehouse, model = resources["storage"], resources["warehouse"], resources["embedder"].model
     policy = WebBatchPolicy.from_env(mode)
     assets = _assets(with_graph)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_project.defs.web.config import ConfigError, load_config, parse_config, pipeline_mode
+from pipeline_project.defs.web.config import ConfigError, load_config, parse_config, pipeline_mode, storage_mode
 
 GOOD = """
 name: docs
@@ -70,3 +70,11 @@ def test_pipeline_mode(monkeypatch):
     monkeypatch.setenv("PIPELINE_MODE", "fast")
     with pytest.raises(ConfigError, match="PIPELINE_MODE"):
         pipeline_mode()
+
+
+def test_storage_mode_local_only(monkeypatch):
+    monkeypatch.setenv("STORAGE_MODE", "local")
+    assert storage_mode() == "local"
+    monkeypatch.setenv("STORAGE_MODE", "s3")
+    with pytest.raises(ConfigError, match="STORAGE_MODE='s3' is not supported"):
+        storage_mode()
