@@ -77,13 +77,17 @@ def group_rss_mb(pgid: int) -> float:
 class System:
     """`pipeline-project init`, the daemon and the web server, on a fresh data folder."""
 
-    def __init__(self, data: Path, order: str):
+    def __init__(self, data: Path, order: str, dequeue_interval: int | None = None):
         self.data = data
         self.env = dict(os.environ, PIPELINE_DATA_DIR=str(data), DAGSTER_HOME=str(data / "dagster_home"),
                         DRAWINGS_PAGE_ORDER=order)
         self.env.pop("PIPELINE_API_TOKEN", None)
         subprocess.run([str(BIN / "pipeline-project"), "init"], env=self.env, check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL)
+        if dequeue_interval is not None:  # how often the queued run coordinator launches runs (default 5 s)
+            config = data / "dagster_home" / "dagster.yaml"
+            config.write_text(config.read_text().replace(
+                "  config:\n", f"  config:\n    dequeue_interval_seconds: {dequeue_interval}\n", 1))
         self.logs = [open(data / f"daemon-{order}.log", "w"), open(data / f"server-{order}.log", "w")]
         self.daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT,
                                        env=self.env, stdout=self.logs[0], stderr=subprocess.STDOUT,
@@ -140,8 +144,9 @@ def follow(system: System, old: Path, new: Path, timeout: float = 1800) -> dict:
             "run_s": run_s, "run_pages_per_s": p["total_pages"] / run_s, "peak_rss_mb": peak}
 
 
-def run_order(order: str, pairs: dict[int, samples.RevisionPair], warmup: samples.RevisionPair, work: Path) -> dict:
-    system = System(work / f"data-{order}", order)
+def run_order(order: str, pairs: dict[int, samples.RevisionPair], warmup: samples.RevisionPair, work: Path,
+              dequeue_interval: int | None = None) -> dict:
+    system = System(work / f"data-{order}", order, dequeue_interval)
     try:
         follow(system, warmup.old, warmup.new)  # the daemon's first run pays for loading the code location
         return {n: follow(system, pair.old, pair.new) for n, pair in pairs.items()}
@@ -154,6 +159,9 @@ def main() -> None:
     parser.add_argument("--size", choices=sorted(SIZES), default="tabloid", help="sheet size (default tabloid, 11x17 in)")
     parser.add_argument("--pages", type=int, nargs="+", default=[3, 20])
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--dequeue-interval", type=int, default=None,
+                        help="set the run coordinator's dequeue_interval_seconds in the instance (Dagster's default: 5)")
+    parser.add_argument("--streaming-only", action="store_true", help="skip the stage-by-stage pass and the baseline")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="drawings_bench_"))
     size = SIZES[args.size]
@@ -165,12 +173,18 @@ def main() -> None:
     # different seeds per order: the same pair twice would be the same comparison (no new work)
     streaming = {n: pair(f"s{n}", n, 100 + n) for n in args.pages}
     staged = {n: pair(f"b{n}", n, 200 + n) for n in args.pages}
-    results = {"streaming": run_order("streaming", streaming, pair("warm-s", 1, 7), work),
-               "stage_by_stage": run_order("stage_by_stage", staged, pair("warm-b", 1, 8), work)}
+    results = {"streaming": run_order("streaming", streaming, pair("warm-s", 1, 7), work, args.dequeue_interval)}
+    if args.streaming_only:
+        for n, r in results["streaming"].items():
+            print(f"{n:>3} pages streaming: first overlay {r['first_overlay_s']:.1f} s, all {r['all_s']:.1f} s, "
+                  f"in-run {r['run_pages_per_s']:.2f} pages/s, peak RSS {r['peak_rss_mb']:.0f} MB")
+        return
+    results["stage_by_stage"] = run_order("stage_by_stage", staged, pair("warm-b", 1, 8), work, args.dequeue_interval)
     biggest = max(args.pages)
     base = compare_in_order(streaming[biggest].old, streaming[biggest].new, work / "baseline")
 
-    print(f"\nDrawing comparison benchmark ({args.size} sheets at 220 dpi, {os.cpu_count()} cores; work dir {work})")
+    print(f"\nDrawing comparison benchmark ({args.size} sheets at 220 dpi, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}; dequeue interval {args.dequeue_interval or 'default'}; work dir {work})")
     print(f"{'pair':>8} {'order':<15} {'first overlay':>14} {'all results':>12} {'in-run pages/s':>15} {'peak RSS':>10}")
     for n in args.pages:
         for order in ("streaming", "stage_by_stage"):

@@ -103,8 +103,8 @@ class Walker:
             self.report.total_pages = len(plan)
             states = self._states()
             if self.order == STREAMING:
-                for entry in plan:
-                    self._walk(entry, docs, WALKED, states)
+                for i, entry in enumerate(plan):
+                    self._walk(entry, docs, WALKED, states, plan[i + 1] if i + 1 < len(plan) else None)
                     self._renders.clear()
             else:
                 for stage in WALKED:
@@ -159,27 +159,39 @@ class Walker:
         return {(r.item_id, r.stage): r.state for r in rows}
 
     # ------------------------------------------------------------------------------------ one page
-    def _walk(self, e: PlanEntry, docs, stages, states) -> None:
+    def _todo(self, e: PlanEntry, stages, states) -> list[str]:
+        key = item_id(self.job_id, e.page_number)
+        return [s for s in stages if states.get((key, s)) != ledger.DONE]
+
+    def _walk(self, e: PlanEntry, docs, stages, states, following: PlanEntry | None = None) -> None:
         key = item_id(self.job_id, e.page_number)
         if all(states.get((key, s)) == ledger.DONE for s in WALKED):
             if stages[0] == WALKED[0]:
                 self.report.skipped += 1
             return
-        todo = [s for s in stages if states.get((key, s)) != ledger.DONE]
+        todo = self._todo(e, stages, states)
+        following_todo = self._todo(following, stages, states) if following is not None else []
         for i, stage in enumerate(todo):
-            then = todo[i + 1] if i + 1 < len(todo) else None
+            if i + 1 < len(todo):
+                then = (e, todo[i + 1])
+            elif following_todo and states.get((item_id(self.job_id, following.page_number),
+                                                following_todo[0])) != ledger.DEAD_LETTER:
+                then = (following, following_todo[0])  # the next page starts as this one ends
+            else:
+                then = None
             if not self._attempts(e, stage, docs, states, then):
                 return  # a dead letter: later stages of this page wait for `pipeline-project retry`
 
-    def _then(self, e: PlanEntry, then: str | None) -> list[ledger.Entry]:
+    def _then(self, then: tuple[PlanEntry, str] | None) -> list[ledger.Entry]:
         """The next stage's start, written in the same transaction as this stage's result (one
         warehouse connection per stage instead of two)."""
         if then is None:
             return []
-        self._started.add((item_id(self.job_id, e.page_number), then))
-        return [self._entry(e, then, ledger.IN_PROGRESS, attempts_delta=1)]
+        entry, stage = then
+        self._started.add((item_id(self.job_id, entry.page_number), stage))
+        return [self._entry(entry, stage, ledger.IN_PROGRESS, attempts_delta=1)]
 
-    def _attempts(self, e: PlanEntry, stage: str, docs, states, then: str | None = None) -> bool:
+    def _attempts(self, e: PlanEntry, stage: str, docs, states, then=None) -> bool:
         key = item_id(self.job_id, e.page_number)
         if states.get((key, stage)) == ledger.DEAD_LETTER:
             return False
@@ -218,7 +230,7 @@ class Walker:
             return render.Rendered(image, dpi)
         raise FileNotFoundError(f"{side} page {page} was not extracted")
 
-    def _extract(self, e: PlanEntry, docs, then: str | None = None) -> None:
+    def _extract(self, e: PlanEntry, docs, then=None) -> None:
         for side, page in (("old", e.old_page), ("new", e.new_page)):
             if page is None:
                 continue
@@ -227,7 +239,7 @@ class Walker:
             if self.order == STREAMING:
                 self._renders[(side, page)] = rendered
         with connect(self.warehouse) as conn:
-            ledger.upsert(conn, [self._entry(e, "pages", ledger.DONE, detail={"dpi": self.dpi})] + self._then(e, then),
+            ledger.upsert(conn, [self._entry(e, "pages", ledger.DONE, detail={"dpi": self.dpi})] + self._then(then),
                           self.max_attempts)
 
     def _words(self, docs, side: str, page: int, width_px: int):
@@ -238,7 +250,7 @@ class Walker:
             return None
         return render.page_words(pdf_page, width_px / pdf_page.rect.width)
 
-    def _diff(self, e: PlanEntry, docs, then: str | None = None) -> None:
+    def _diff(self, e: PlanEntry, docs, then=None) -> None:
         from pipeline_project.defs.drawings import diff
         from pipeline_project.defs.drawings.overlay import overlay_image
 
@@ -265,13 +277,13 @@ class Walker:
             conn.execute("BEGIN TRANSACTION")
             tables.upsert_diff(conn, row)
             ledger.upsert(conn, [self._entry(e, "diff", ledger.DONE, detail={
-                "change_count": result.change_count, "diff_result_id": row["diff_result_id"]})] + self._then(e, then),
+                "change_count": result.change_count, "diff_result_id": row["diff_result_id"]})] + self._then(then),
                 self.max_attempts)
             conn.execute("COMMIT")
         self._diff_rows[e.page_number] = {**row, "boxes": json.dumps(row["boxes"]),
                                           "registration": json.dumps(row["registration"])}
 
-    def _summary(self, e: PlanEntry, docs, then: str | None = None) -> None:
+    def _summary(self, e: PlanEntry, docs, then=None) -> None:
         from pipeline_project.defs.drawings.facts import page_facts
 
         stored = self._diff_rows.pop(e.page_number, None)
@@ -297,8 +309,8 @@ class Walker:
         with connect(self.warehouse) as conn:
             conn.execute("BEGIN TRANSACTION")
             tables.upsert_summary(conn, row)
-            ledger.upsert(conn, [self._entry(e, "summary", ledger.DONE, detail={"headline": summary.headline})],
-                          self.max_attempts)
+            ledger.upsert(conn, [self._entry(e, "summary", ledger.DONE, detail={"headline": summary.headline})]
+                          + self._then(then), self.max_attempts)
             conn.execute("COMMIT")
 
     # ------------------------------------------------------------------------------------ endings
