@@ -187,7 +187,7 @@ class ApiReplay:
 
     def __init__(self, fixtures: Path | None = None, *, latency: float = 0.0, enforce_limits: bool = True,
                  openalex_daily_usd: float = 1.0, openalex_rate: float = 100.0, openalex_concurrency: int | None = None,
-                 pdf_files: dict[str, bytes] | None = None, host: str = "127.0.0.1"):
+                 pdf_files: dict[str, bytes] | None = None, host: str = "127.0.0.1", offline_pdfs: bool = True):
         self.catalog = Catalog(fixtures or default_fixtures())
         self.latency = latency
         self.enforce_limits = enforce_limits
@@ -199,6 +199,7 @@ class ApiReplay:
         self.faults = Faults()
         self.books: dict[str, Books] = defaultdict(Books)
         self.pdf_files: dict[str, bytes] = dict(pdf_files or {})  # /files/<name> → bytes
+        self.offline_pdfs = offline_pdfs  # recorded PDF links point here (404 unless served): no internet needed
         self.oa_pdf_redirect: dict[str, str] = {}  # OpenAlex work id → file name served here
         self.lock = threading.Lock()
         self.httpd = _QuietServer((host, 0), self._handler())
@@ -265,6 +266,7 @@ class ApiReplay:
                 pass
 
             def do_GET(self):
+                self._service, self._counted = None, False  # one handler serves a keep-alive connection
                 parts = urlsplit(self.path)
                 service, _, rest = parts.path.lstrip("/").partition("/")
                 if service == "files":
@@ -275,16 +277,14 @@ class ApiReplay:
                 pool = self._pool(service, query)
                 head, _, tail = rest.partition("/")
                 label = f"/{head}/:id" if tail else f"/{head}"  # /works (list, search) or /works/:id (one work)
+                self._service = service
                 if not server._arrive(service, pool, label):
-                    status = 429
-                    self._send(status, HTML_429, "text/html", {"Retry-After": "1"})
-                    server._leave(service, status)
+                    self._send(429, HTML_429, "text/html", {"Retry-After": "1"})
                     return
-                status = 500
                 try:
-                    status = self._answer(service, pool, "/" + rest, query)
+                    self._answer(service, pool, "/" + rest, query)
                 finally:
-                    server._leave(service, status)
+                    self._done(599)  # no answer was sent (a reset)
 
             # -- routing ---------------------------------------------------------------------------
             def _pool(self, service: str, query: dict) -> str:
@@ -323,6 +323,7 @@ class ApiReplay:
                     time.sleep(params.get("seconds", 5.0))
                     return 0  # then answer normally
                 if kind == "reset":  # RST instead of an answer: the client sees "connection reset by peer"
+                    self._done(599)
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     self.connection.close()
                     self.close_connection = True
@@ -347,12 +348,13 @@ class ApiReplay:
                     if item is None:
                         return self._send(404, "Resource not found.", "text/plain", headers)
                     return self._json(200, {"status": "ok", "message-type": "work", "message-version": "1.0.0",
-                                            "message": item}, headers)
+                                            "message": self._crossref_links(item)}, headers)
                 if path.rstrip("/") == "/works":
                     text = " ".join(v for k, v in query.items() if k == "query" or k.startswith("query."))
                     rows = min(int(query.get("rows", 20)), 100)
                     hits = rank(text, list(server.catalog.crossref.values()), _crossref_fields, rows) if text else []
-                    items = [self._select({**item, "score": round(score, 3)}, query.get("select")) for score, item in hits]
+                    items = [self._select({**self._crossref_links(item), "score": round(score, 3)}, query.get("select"))
+                             for score, item in hits]
                     return self._json(200, {"status": "ok", "message-type": "work-list", "message-version": "1.0.0",
                                             "message": {"facets": {}, "total-results": len(items), "items": items,
                                                         "items-per-page": rows,
@@ -360,6 +362,13 @@ class ApiReplay:
                                       headers)
                 body = server.catalog.recorded("crossref/019")["response"]["body"]
                 return self._json(404, body, headers)
+
+            def _crossref_links(self, item: dict) -> dict:
+                if not server.offline_pdfs or not item.get("link"):
+                    return item
+                doi = item.get("DOI", "work").replace("/", "_")
+                return {**item, "link": [{**link, "URL": f"{server.url}/files/unavailable-{doi}.pdf"}
+                                         for link in item["link"]]}
 
             @staticmethod
             def _select(item: dict, select: str | None) -> dict:
@@ -396,13 +405,27 @@ class ApiReplay:
                 return self._json(404, {"error": "Not found", "message": f"no route {path}"}, {})
 
             def _with_local_pdf(self, item: dict) -> dict:
-                name = server.oa_pdf_redirect.get(item["id"].rsplit("/", 1)[-1])
+                work = item["id"].rsplit("/", 1)[-1]
+                name = server.oa_pdf_redirect.get(work)
                 if not name:
-                    return item
+                    return self._offline(item, work) if server.offline_pdfs else item
                 url = f"{server.url}/files/{name}"
                 best = {**(item.get("best_oa_location") or {}), "pdf_url": url, "is_oa": True}
                 return {**item, "best_oa_location": best,
                         "open_access": {**(item.get("open_access") or {}), "is_oa": True, "oa_url": url}}
+
+            def _offline(self, item: dict, work: str) -> dict:
+                """Recorded links to publishers' PDFs, pointed at this server (which answers 404)."""
+                local = f"{server.url}/files/unavailable-{work}.pdf"
+                item = dict(item)
+                if (item.get("best_oa_location") or {}).get("pdf_url"):
+                    item["best_oa_location"] = {**item["best_oa_location"], "pdf_url": local}
+                if item.get("locations"):
+                    item["locations"] = [{**loc, "pdf_url": local if loc.get("pdf_url") else None}
+                                         for loc in item["locations"]]
+                if (item.get("open_access") or {}).get("oa_url"):
+                    item["open_access"] = {**item["open_access"], "oa_url": local}
+                return item
 
             def _charge(self, kind: str | None) -> dict:
                 with server.lock:
@@ -436,6 +459,14 @@ class ApiReplay:
             def _json(self, status: int, body, headers: dict) -> int:
                 return self._send(status, json.dumps(body), "application/json", headers)
 
+            def _done(self, status: int) -> None:
+                """The request leaves the books once, just before its last bytes go out: after that
+                the client may already be sending its next request."""
+                service = getattr(self, "_service", None)
+                if service and not getattr(self, "_counted", False):
+                    self._counted = True
+                    server._leave(service, status)
+
             def _send(self, status: int, body, content_type: str, headers: dict | None = None) -> int:
                 data = body if isinstance(body, bytes) else str(body).encode("utf-8")
                 skip = {"content-type", "content-length", "date", "connection", "transfer-encoding"}
@@ -446,6 +477,7 @@ class ApiReplay:
                             self.send_header(k, v)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
+                    self._done(status)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
@@ -479,6 +511,18 @@ def _as_reference(record: dict, service: str):
     doi = (record.get("doi") or "").lower().replace("https://doi.org/", "") or None
     venue = (((record.get("primary_location") or {}).get("source") or {}).get("display_name")) or "Journal"
     return Reference(authors, record["display_name"], int(record.get("publication_year") or 2000), venue, 1, 1, 1, doi=doi)
+
+
+def cite(record: dict, service: str, n: int = 1, style: str = "ieee", with_doi: bool = False) -> CitedWork:
+    """One recorded work as a reference in a citation style (papers.STYLES)."""
+    from pipeline_project.samples.papers import STYLES
+
+    ref = _as_reference(record, service)
+    doi = ref.doi
+    if not with_doi:
+        ref.doi = None
+    work_id = doi if service == CROSSREF else record["id"].rsplit("/", 1)[-1]
+    return CitedWork(STYLES[style](ref, n), doi, service, work_id)
 
 
 def cited_works(catalog: Catalog, count: int, *, seed: int = 0, with_doi: float = 0.3, unknown: float = 0.1,

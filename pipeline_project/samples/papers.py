@@ -426,3 +426,24 @@ def scanned_copy(source: Path, target: Path, dpi: int = 200, pages: list[int] | 
     target.parent.mkdir(parents=True, exist_ok=True)
     out.save(target, garbage=3, deflate=True)
     return target
+
+
+def paper_citing(path: Path, entries: list[str], seed: int = 0, title: str | None = None) -> Path:
+    """A short paper whose reference list is exactly `entries` (already formatted, e.g. references
+    to recorded works from api_replay.cited_works), numbered [1], [2], …"""
+    rng = random.Random(seed)
+    doc = pymupdf.open()
+    lay = Layout(doc)
+    lay.banner(title or f"A study of {' '.join(rng.sample(TOPIC, 3))}", size=14)
+    for _ in range(3):
+        lay.paragraph(_prose(rng, 80), first=12)
+    lay.gap(10)
+    lay.line("References", size=11)
+    for n, entry in enumerate(entries, 1):
+        text = entry if entry.lstrip().startswith(("[", f"{n}.")) else f"[{n}] {entry}"
+        lay.paragraph(text, rest=10, size=8.5)
+    lay.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.subset_fonts()
+    doc.save(path, garbage=3, deflate=True)
+    return path

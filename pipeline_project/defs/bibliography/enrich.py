@@ -100,7 +100,7 @@ class Enricher:
 
     def _retry_in(self, names: list[str]) -> float:
         waits = [self.services[n].available_in("search") for n in names if n in self.services]
-        return max(5.0, min(waits)) if waits else 60.0
+        return max(1.0, min(waits)) if waits else 60.0
 
     # -- the decision ------------------------------------------------------------------------------
     def enrich(self, ref: RefInput) -> Outcome:
