@@ -96,11 +96,20 @@ def web_crawl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
     )
 
 
+CITATIONS = dg.AssetKey("with_metadata")  # the bibliography domain's enriched references
+# After embeddings, and again whenever the batch's citations are enriched; a batch whose citations
+# are missing or still being enriched (services can make it wait) is written without them meanwhile.
+GRAPH_AUTOMATION = dg.AutomationCondition.eager().replace(
+    "any_deps_missing", dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(CITATIONS))
+).replace(
+    "any_deps_in_progress", dg.AutomationCondition.any_deps_in_progress().ignore(dg.AssetSelection.assets(CITATIONS)))
+
+
 @dg.asset(
     partitions_def=ocr_batches,
     group_name=GROUP,
-    deps=[dg.AssetKey("embeddings")],
-    automation_condition=dg.AutomationCondition.eager() if graph_configured() else None,
+    deps=[dg.AssetKey("embeddings"), CITATIONS],
+    automation_condition=GRAPH_AUTOMATION if graph_configured() else None,
     kinds={"neo4j"},
     check_specs=[checks.GRAPH_SPEC],
     description="The batch's documents (PDFs and web pages), chunks with embeddings, links between crawled "

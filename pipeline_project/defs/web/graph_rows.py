@@ -82,9 +82,10 @@ def _citations(conn, doc_ids: list[str]) -> tuple[list[dict], str | None]:
     if doc_col is None or "doi" not in columns:
         return [], f"{CITATIONS_TABLE} has no document id or doi column: no CITES relationships"
     title_col = next((c for c in _TITLE_COLUMNS if c in columns), None)
+    matched = "AND status = 'matched'" if "status" in columns else ""  # not a guess the services rejected
     rows = conn.execute(
         f"""SELECT DISTINCT {doc_col}, lower(doi), {title_col or 'NULL'} FROM {CITATIONS_TABLE}
-            WHERE doi IS NOT NULL AND doi <> '' AND {doc_col} IN (SELECT unnest(?))""", [doc_ids]).fetchall()
+            WHERE doi IS NOT NULL AND doi <> '' {matched} AND {doc_col} IN (SELECT unnest(?))""", [doc_ids]).fetchall()
     return [{"doc_id": d, "doi": doi, "title": t} for d, doi, t in rows], None
 
 

@@ -89,3 +89,28 @@ def test_transactions_stay_under_the_message_size():
     rows = [{"id": str(i), "text": "x" * 1000, "embedding": [0.1] * 384} for i in range(10)]
     assert [len(b) for b in batches(rows, size=4)] == [4, 4, 2]
     assert [len(b) for b in batches(rows, size=100, max_bytes=3 * 4600)] == [3, 3, 3, 1]
+
+
+def test_rows_for_a_batch_with_citations(tmp_path):
+    """Documents, chunks with vectors and matched citations of one batch, read back from the warehouse."""
+    import duckdb
+
+    from pipeline_project.defs.documents.tables import ensure_schema
+    from pipeline_project.defs.web.graph_rows import rows_for_batch
+    from pipeline_project.lib.warehouse import WarehouseResource
+
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        ensure_schema(conn)
+        conn.execute("INSERT INTO documents (doc_id, batch_id, source_file, ocr_source) VALUES "
+                     "('d1', 'b1', '/in/paper.pdf', 'local'), ('d2', 'b2', '/in/other.pdf', 'local')")
+        conn.execute("INSERT INTO chunks VALUES ('c1', 'd1', 'b1', 0, 2, 2, 5, 'hello'), ('c2', 'd2', 'b2', 0, 1, 1, 5, 'x')")
+        conn.execute("INSERT INTO embeddings VALUES ('c1', 'm', 'b1', [0.5, 0.5])")
+        conn.execute("CREATE TABLE with_metadata (ref_id VARCHAR, doc_id VARCHAR, status VARCHAR, doi VARCHAR, title VARCHAR)")
+        conn.execute("INSERT INTO with_metadata VALUES ('r1', 'd1', 'matched', '10.1/ABC', 'Cited work'), "
+                     "('r2', 'd1', 'unmatched', '10.1/guess', 'Guess'), ('r3', 'd2', 'matched', '10.1/x', 'Other')")
+    rows = rows_for_batch(WarehouseResource(database=str(path)), "b1", "m")
+    assert rows.documents == [{"id": "d1", "source_type": "pdf", "url": None, "source_file": "/in/paper.pdf",
+                               "title": "paper"}]
+    assert [(c["id"], c["page"], c["embedding"], c["model"]) for c in rows.chunks] == [("c1", 2, [0.5, 0.5], "m")]
+    assert rows.citations == [{"doc_id": "d1", "doi": "10.1/abc", "title": "Cited work"}]
