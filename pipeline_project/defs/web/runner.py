@@ -54,6 +54,16 @@ def _materialize(instance, assets, resources: dict, batch_id: str):
                           run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
 
 
+def _crawl_seconds(state: dict, started_wall: float) -> float:
+    """From this command's start to the crawl process's end (its state file says when)."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(state["finished_at"]).timestamp() - started_wall
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+
+
 def _share_cores(crawling: bool, embedder) -> None:
     """While the crawl process runs, the embedder takes one thread: torch threads that cannot all get
     a core wait for each other at every step (measured: the crawl ran 1.5× slower and the overlap
@@ -100,7 +110,7 @@ def run_crawl(config: CrawlConfig, *, instance, resources: dict, mode: str, with
     policy = WebBatchPolicy.from_env(mode)
     assets = _assets(with_graph)
     report = CrawlReport()
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     process = start_crawl(config, storage.root_path, items_dir(storage.inbox), storage.inbox / "web-pdfs" / config.name)
     report.run_dir = str(process.run_dir)
     wait_until_started(process.run_dir)
@@ -108,11 +118,10 @@ def run_crawl(config: CrawlConfig, *, instance, resources: dict, mode: str, with
     with _Ticker(lambda: progress(warehouse, read_run(process.run_dir), model), out, progress_every):
         while True:
             crawling = process.running()
-            if not crawling and report.crawl_seconds == 0.0:
-                report.crawl_seconds = time.monotonic() - started
-            todo = plan(waiting_items(storage.inbox), policy, busy=False, crawling=crawling)
+            # one batch per turn: its size and the embedder's threads follow whether the crawl still runs
+            todo = plan(waiting_items(storage.inbox), policy, busy=False, crawling=crawling)[:1]
             for files in todo:
-                _share_cores(process.running(), resources["embedder"])
+                _share_cores(crawling, resources["embedder"])
                 batch_id = claim(storage.batches, storage.inbox, files)
                 instance.add_dynamic_partitions(ocr_batches.name, [batch_id])
                 result = _materialize(instance, assets, resources, batch_id)
@@ -129,6 +138,7 @@ def run_crawl(config: CrawlConfig, *, instance, resources: dict, mode: str, with
     run = read_run(process.run_dir)
     report.crawl_counts = record_crawl(warehouse, run)
     report.finish_reason = run.state.get("finish_reason") or ""
+    report.crawl_seconds = _crawl_seconds(run.state, started_wall)
     report.progress = progress(warehouse, run, model)
     report.seconds = time.monotonic() - started
     out(report.progress.line)
