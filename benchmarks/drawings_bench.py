@@ -154,6 +154,33 @@ def run_order(order: str, pairs: dict[int, samples.RevisionPair], warmup: sample
         system.stop()
 
 
+def in_one_process(pair: samples.RevisionPair, work: Path, repeats: int) -> dict:
+    """The same comparison walked in this process (no daemon, no server): streaming, stage by stage
+    and the plain baseline, interleaved so that load from other processes hits all three alike."""
+    import statistics
+
+    from pipeline_project.defs.drawings.submissions import submit
+    from pipeline_project.defs.drawings.summary import LocalSummarizer
+    from pipeline_project.defs.drawings.walker import Walker
+    from pipeline_project.lib.warehouse import warehouse_from_path
+
+    runs: dict[str, list[tuple[float, float]]] = {"streaming": [], "stage_by_stage": [], "baseline": []}
+    for r in range(repeats):
+        for order in ("streaming", "stage_by_stage"):
+            root = work / f"inproc-{order}-{r}"
+            warehouse = warehouse_from_path(str(root / "warehouse.duckdb"))
+            job = submit(root, warehouse, pair.old, pair.new, source="cli", owner="user").job_id
+            start = time.perf_counter()
+            report = Walker(root, warehouse, job, LocalSummarizer(), order=order).run()
+            total = time.perf_counter() - start
+            runs[order].append((min(t for _, stage, t in report.commits if stage == "diff"), total))
+        base = compare_in_order(pair.old, pair.new, work / f"inproc-baseline-{r}")
+        runs["baseline"].append((base["first_overlay_s"], base["seconds"]))
+    pages = len(pair.new_sheets)
+    return {k: {"first_overlay_s": statistics.median(f for f, _ in v), "all_s": statistics.median(t for _, t in v),
+                "pages_per_s": pages / statistics.median(t for _, t in v)} for k, v in runs.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="drawing comparison benchmark")
     parser.add_argument("--size", choices=sorted(SIZES), default="tabloid", help="sheet size (default tabloid, 11x17 in)")
@@ -162,6 +189,8 @@ def main() -> None:
     parser.add_argument("--dequeue-interval", type=int, default=None,
                         help="set the run coordinator's dequeue_interval_seconds in the instance (Dagster's default: 5)")
     parser.add_argument("--streaming-only", action="store_true", help="skip the stage-by-stage pass and the baseline")
+    parser.add_argument("--in-process-only", action="store_true", help="only the in-process comparison (no daemon)")
+    parser.add_argument("--repeats", type=int, default=2, help="in-process repetitions (median; default 2)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="drawings_bench_"))
     size = SIZES[args.size]
@@ -172,6 +201,17 @@ def main() -> None:
 
     # different seeds per order: the same pair twice would be the same comparison (no new work)
     streaming = {n: pair(f"s{n}", n, 100 + n) for n in args.pages}
+    biggest = max(args.pages)
+    local = in_one_process(streaming[biggest], work, args.repeats)
+    print(f"\nIn one process, {biggest} pages, median of {args.repeats} interleaved runs "
+          f"(load average {os.getloadavg()[0]:.1f}):")
+    for k, r in local.items():
+        print(f"  {k:<15} first overlay {r['first_overlay_s']:>6.1f} s   all {r['all_s']:>6.1f} s   "
+              f"{r['pages_per_s']:.2f} pages/s")
+    print(f"  streaming/stage-by-stage first overlay {local['streaming']['first_overlay_s'] / local['stage_by_stage']['first_overlay_s']:.2f}"
+          f"; streaming pages/s vs baseline {local['streaming']['pages_per_s'] / local['baseline']['pages_per_s']:.2f}x")
+    if args.in_process_only:
+        return
     staged = {n: pair(f"b{n}", n, 200 + n) for n in args.pages}
     results = {"streaming": run_order("streaming", streaming, pair("warm-s", 1, 7), work, args.dequeue_interval)}
     if args.streaming_only:
@@ -180,7 +220,6 @@ def main() -> None:
                   f"in-run {r['run_pages_per_s']:.2f} pages/s, peak RSS {r['peak_rss_mb']:.0f} MB")
         return
     results["stage_by_stage"] = run_order("stage_by_stage", staged, pair("warm-b", 1, 8), work, args.dequeue_interval)
-    biggest = max(args.pages)
     base = compare_in_order(streaming[biggest].old, streaming[biggest].new, work / "baseline")
 
     print(f"\nDrawing comparison benchmark ({args.size} sheets at 220 dpi, {os.cpu_count()} cores, load average "

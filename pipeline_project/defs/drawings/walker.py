@@ -81,6 +81,7 @@ class Walker:
         self._renders: dict[tuple[str, int], render.Rendered] = {}
         self._started: set[tuple[str, str]] = set()  # (item, stage) whose attempt a previous commit began
         self._diff_rows: dict[int, dict] = {}
+        self._word_cache: dict[tuple[str, int, int], list | None] = {}
 
     # ------------------------------------------------------------------------------------ run
     def run(self) -> WalkReport:
@@ -106,6 +107,7 @@ class Walker:
                 for i, entry in enumerate(plan):
                     self._walk(entry, docs, WALKED, states, plan[i + 1] if i + 1 < len(plan) else None)
                     self._renders.clear()
+                    self._word_cache.clear()
             else:
                 for stage in WALKED:
                     for entry in plan:
@@ -231,24 +233,30 @@ class Walker:
         raise FileNotFoundError(f"{side} page {page} was not extracted")
 
     def _extract(self, e: PlanEntry, docs, then=None) -> None:
-        for side, page in (("old", e.old_page), ("new", e.new_page)):
-            if page is None:
-                continue
-            rendered = render.render_page(docs[side], page - 1, self.dpi)
-            render.write_png(page_png(self.root, self.job_id, side, page), rendered.rgb)
-            if self.order == STREAMING:
-                self._renders[(side, page)] = rendered
+        from concurrent.futures import ThreadPoolExecutor
+
+        rendered = {(side, page): render.render_page(docs[side], page - 1, self.dpi)
+                    for side, page in (("old", e.old_page), ("new", e.new_page)) if page is not None}
+        # PNG encoding releases the GIL: both pages at once, one per core
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda item: render.write_png(page_png(self.root, self.job_id, *item[0]), item[1].rgb),
+                          rendered.items()))
+        if self.order == STREAMING:
+            self._renders.update(rendered)
         with connect(self.warehouse) as conn:
             ledger.upsert(conn, [self._entry(e, "pages", ledger.DONE, detail={"dpi": self.dpi})] + self._then(then),
                           self.max_attempts)
 
     def _words(self, docs, side: str, page: int, width_px: int):
+        """The page's text-layer words in its pixels; None for a page without a text layer."""
         from pipeline_project.defs.drawings.sheets import MIN_TEXT_CHARS
 
-        pdf_page = docs[side].load_page(page - 1)
-        if render.text_chars(pdf_page) < MIN_TEXT_CHARS:
-            return None
-        return render.page_words(pdf_page, width_px / pdf_page.rect.width)
+        key = (side, page, width_px)
+        if key not in self._word_cache:
+            pdf_page = docs[side].load_page(page - 1)
+            self._word_cache[key] = (None if render.text_chars(pdf_page) < MIN_TEXT_CHARS
+                                     else render.page_words(pdf_page, width_px / pdf_page.rect.width))
+        return self._word_cache[key]
 
     def _diff(self, e: PlanEntry, docs, then=None) -> None:
         from pipeline_project.defs.drawings import diff
