@@ -187,3 +187,18 @@ def test_different_page_sizes_rotation_and_counts_are_normal_input(tmp_path, com
     with pymupdf.open(new) as doc:
         assert doc[1].rotation == 90
     assert json.loads(json.dumps(p)) == p  # JSON-able as the API returns it
+
+
+def test_scanned_sets_get_ocr_sheet_names_and_ocr_summaries(tmp_path, compare, warehouse):
+    """Image-only sets: sheet ids from Tesseract on the title block, removed text read by OCR."""
+    pair = samples.revision_pair(tmp_path / "set", pages=3, seed=2, scanned=True,
+                                 edits={0: ["add_equipment"], 2: ["remove_note"]})
+    job_id, result = compare(pair.old, pair.new)
+    p = progress.job_progress(warehouse, job_id)
+    assert [page["drawing_name"] for page in p["pages"]] == ["A-101", "A-102", "A-201"]
+    assert [page["match_method"] for page in p["pages"]] == ["sheet id"] * 3
+    assert [page["diff_result"]["changes_detected"] for page in p["pages"]] == [True, False, True]
+    assert "removed '2. VERIFY ON SITE BEFORE FABRICATION.' (lower left)" in p["pages"][2]["summary"]["summary_text"]
+    with connect(warehouse) as conn:
+        sources = conn.execute("SELECT DISTINCT sheet_source FROM drawing_pages WHERE job_id = ?", [job_id]).fetchall()
+    assert sources == [("ocr",)]
