@@ -48,6 +48,9 @@ def cmd_dev(args) -> int:
 
     home = ensure_dagster_home()
     env = dict(os.environ, VIRTUAL_ENV=sys.prefix, DAGSTER_HOME=str(home))
+    # A shell starting us in the background ignores SIGINT; children would inherit that, and Dagster maps
+    # SIGTERM onto SIGINT's handler, so nothing could stop them. Interrupts are ours to handle.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     children: list[subprocess.Popen] = []
     server = _web_server_argv(args.host, args.web_port) if args.web_port else None
     if server:

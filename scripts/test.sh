@@ -16,6 +16,9 @@ if [ "${PIPELINE_SKIP_SLURM:-0}" != "1" ]; then
   source .ci-state/slurm/env.sh
 fi
 
+# The code location must load as `dg` loads it (the defs/ layout), before any test runs.
+VIRTUAL_ENV="$PWD/.venv" .venv/bin/dg check defs
+
 # dagster-slurm ignores SIGTERM by design, so the overall guard is SIGKILL.
 status=0
 timeout -s KILL "${PIPELINE_TEST_TIMEOUT:-4200}" .venv/bin/python -m pytest "$@" || status=$?

@@ -68,6 +68,7 @@ class DatasetConfig:
     file_pattern: str = "**/*.mat"
     reuse_typology: bool = True
     sensor_interval_seconds: int = 60
+    sensor_running: bool = True  # sensor.enabled: false = weeks run only when asked (UI, backfill, CLI)
     converter: ConverterConfig = field(default_factory=ConverterConfig)
     partitioning: PartitioningConfig = field(default_factory=PartitioningConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
@@ -137,6 +138,7 @@ def parse_config(raw: dict, source: Path | None = None, default_name: str | None
         file_pattern=str(paths.get("file_pattern") or "**/*.mat"),
         reuse_typology=bool(bootstrap.get("reuse_typology", True)),
         sensor_interval_seconds=int((raw.get("sensor") or {}).get("minimum_interval_seconds", 60)),
+        sensor_running=bool((raw.get("sensor") or {}).get("enabled", True)),
         converter=_section(ConverterConfig, raw.get("converter"), f"{where}: converter"),
         partitioning=partitioning,
         compute=compute,

@@ -95,7 +95,7 @@ def build_sensor(config: DatasetConfig) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"observations_{config.name}_files",
         description=f"Watches {config.raw_dir}/{config.file_pattern} and runs the affected weeks.",
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=dg.DefaultSensorStatus.RUNNING if config.sensor_running else dg.DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=config.sensor_interval_seconds,
         asset_selection=[asset_key(config, s) for s in state.STAGES],
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-import duckdb
 
 from pipeline_project.defs.documents.partitions import ocr_batches
 from pipeline_project.defs.documents.sensors import cut_batches
 from pipeline_project.defs.documents.batching import BatchPolicy
+from pipeline_project.lib.warehouse import warehouse_from_path
 from pipeline_project_tests.conftest import age
 
 
@@ -21,7 +21,8 @@ def claim_inbox(instance, storage) -> str:
 
 
 def table(storage, sql: str):
-    with duckdb.connect(str(storage.warehouse_path), read_only=True) as conn:
+    """Rows of a query, waiting while a run (or the daemon's sensors) holds the warehouse."""
+    with warehouse_from_path(str(storage.warehouse_path)).get_connection(read_only=True) as conn:
         return conn.execute(sql).fetchall()
 
 
