@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -61,8 +62,9 @@ def write_config(root: Path, name: str) -> Path:
 def child(mode: str, config: str) -> dict:
     """Run one measurement in a subprocess; returns its JSON plus the child's peak RSS."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    env = dict(os.environ, PIPELINE_DATA_DIR=str(Path(config).parent / "data"))  # its own warehouse (ledger)
     out = subprocess.run([sys.executable, __file__, "--worker", mode, config],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+                         capture_output=True, text=True, check=True, cwd=ROOT, env=env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = json.loads(out.stdout.strip().splitlines()[-1])
     # RUSAGE_CHILDREN is the max over all children so far: runs go smallest first, and we
@@ -81,15 +83,17 @@ def _vmhwm_mb() -> float:
 def worker(mode: str, config_path: str) -> None:
     from pipeline_project.defs.observations import files, stages
     from pipeline_project.defs.observations.config import load_config
+    from pipeline_project.defs.observations.resources import observations_store
 
     config = load_config(config_path)
+    store = observations_store()
     weeks = files.files_by_week(config)
     result: dict = {}
     if mode == "ingest":
         t0 = time.perf_counter()
         rows = mb = 0
         for key, week_files in weeks.items():
-            report = stages.ingest(config, key, week_files=week_files)
+            report = stages.ingest(config, key, store.warehouse, store.storage_root, week_files=week_files)
             rows += report.rows
             mb += report.bytes_read / 1e6
         secs = time.perf_counter() - t0
@@ -101,7 +105,7 @@ def worker(mode: str, config_path: str) -> None:
                          ("manifest", stages.build_manifest), ("manifold", stages.compute_manifold),
                          ("sql_analysis", stages.sql_analysis)]:
             t0 = time.perf_counter()
-            fn(config, key)
+            fn(config, key, store.warehouse)
             result[name] = round(time.perf_counter() - t0, 3)
     elif mode == "pandas":
         import h5py

@@ -33,7 +33,8 @@ from pipeline_project.defs.documents.ocr.base import OcrInput  # noqa: E402
 from pipeline_project.defs.documents.ocr.local import LocalOcrEngine  # noqa: E402
 from pipeline_project.defs.ingest.downloader import FetchSettings, SliceDownloader  # noqa: E402
 from pipeline_project.defs.ingest.items import parse_list, slices_of  # noqa: E402
-from pipeline_project.defs.ingest.ledger import Ledger  # noqa: E402
+from pipeline_project.defs.ingest.download_ledger import DownloadLedger  # noqa: E402
+from pipeline_project.lib.warehouse import warehouse_from_path  # noqa: E402
 from pipeline_project.samples.file_server import FileServer  # noqa: E402
 
 
@@ -60,7 +61,8 @@ def downloader(root: Path, workers: int) -> tuple[SliceDownloader, Path]:
     inbox.mkdir(parents=True, exist_ok=True)
     settings = FetchSettings(attempts=6, backoff_initial_seconds=0.05, backoff_max_seconds=0.5,
                              per_host_concurrency=workers)
-    return SliceDownloader(inbox=inbox, ledger=Ledger(root / "downloads" / "ledger.sqlite"), settings=settings,
+    ledger = DownloadLedger(warehouse_from_path(str(root / "warehouse.duckdb")))
+    return SliceDownloader(inbox=inbox, ledger=ledger, settings=settings,
                            workers=workers, should_pause=lambda: ""), inbox
 
 
