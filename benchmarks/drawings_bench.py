@@ -1,11 +1,14 @@
 """Drawing comparison through the running system: the web server and the Dagster daemon as processes,
 pairs uploaded over HTTP (POST /api/v1/jobs), followed with the progress API.
 
-For a 3-page and a 20-page pair it prints the time from upload to the first overlay and to all
-results, in streaming order (each page extract → diff → summary before the next) and in
-stage-by-stage order (every page extracted, then every page diffed, then summarised: the daemon is
-restarted with DRAWINGS_PAGE_ORDER=stage_by_stage), the pages/s inside the run, the peak memory of
-the daemon's processes, and the pages/s of a plain one-process render + diff script on the same files.
+For a 3-page and a 20-page pair it prints the time from upload to the first overlay (split into the
+wait for the run to start — sensor tick, run queue, run process start — and the time inside the run)
+and to all results, in streaming order (each page extract → diff → summary before the next) and in
+stage-by-stage order (every page extracted, then every page diffed, then summarised; submitted with
+?order=stage_by_stage, alternating with the streaming ones on the same daemon), the pages/s inside the
+run, the peak memory of the daemon's processes, and the pages/s of a plain one-process render + diff
+script on the same files. First, the same comparison walked in this process (no daemon) against the
+plain script, interleaved: the pipeline's own overhead without Dagster's process start-up.
 
     .venv/bin/python benchmarks/drawings_bench.py [--size tabloid|letter] [--pages 3 20]
 
@@ -50,12 +53,12 @@ def get(url: str) -> dict:
         return json.loads(r.read())
 
 
-def upload(base: str, old: Path, new: Path) -> str:
+def upload(base: str, old: Path, new: Path, order: str = "streaming") -> str:
     boundary = uuid.uuid4().hex
     body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{p.name}\"\r\n"
                     "Content-Type: application/pdf\r\n\r\n".encode() + p.read_bytes() + b"\r\n"
                     for k, p in (("old", old), ("new", new))) + f"--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"{base}/api/v1/jobs", data=body, method="POST",
+    request = urllib.request.Request(f"{base}/api/v1/jobs?order={order}", data=body, method="POST",
                                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     with urllib.request.urlopen(request, timeout=120) as r:
         return json.loads(r.read())["job_id"]
@@ -119,9 +122,10 @@ class System:
             log.close()
 
 
-def follow(system: System, old: Path, new: Path, timeout: float = 1800) -> dict:
+def follow(system: System, old: Path, new: Path, order: str = "streaming", timeout: float = 1800) -> dict:
     t0 = time.perf_counter()
-    job = upload(system.base, old, new)
+    uploaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    job = upload(system.base, old, new, order)
     first = None
     peak = 0.0
     while True:
@@ -139,17 +143,27 @@ def follow(system: System, old: Path, new: Path, timeout: float = 1800) -> dict:
         if now > timeout:
             raise RuntimeError(f"comparison {job} not done after {timeout} s")
         time.sleep(0.5)  # a reviewer's page polls every 2 s; this polls 4x as often
-    run_s = (dt.datetime.fromisoformat(p["finished_at"]) - dt.datetime.fromisoformat(p["started_at"])).total_seconds()
+    started = dt.datetime.fromisoformat(p["started_at"])
+    run_s = (dt.datetime.fromisoformat(p["finished_at"]) - started).total_seconds()
+    to_start = (started - uploaded_at).total_seconds()  # sensor tick + run queue + run process start
     return {"job": job, "status": p["status"], "pages": p["total_pages"], "first_overlay_s": first, "all_s": now,
-            "run_s": run_s, "run_pages_per_s": p["total_pages"] / run_s, "peak_rss_mb": peak}
+            "to_start_s": to_start, "first_in_run_s": first - to_start, "run_s": run_s,
+            "run_pages_per_s": p["total_pages"] / run_s, "peak_rss_mb": peak}
 
 
-def run_order(order: str, pairs: dict[int, samples.RevisionPair], warmup: samples.RevisionPair, work: Path,
-              dequeue_interval: int | None = None) -> dict:
-    system = System(work / f"data-{order}", order, dequeue_interval)
+def through_the_system(streaming: dict, staged: dict, warmup: samples.RevisionPair, work: Path,
+                       dequeue_interval: int | None, orders=("streaming", "stage_by_stage")) -> dict:
+    """One daemon and one server; for each pair size the two orders alternate (so load from other
+    processes hits both alike), each comparison submitted with ?order=."""
+    system = System(work / "data", "streaming", dequeue_interval)
     try:
         follow(system, warmup.old, warmup.new)  # the daemon's first run pays for loading the code location
-        return {n: follow(system, pair.old, pair.new) for n, pair in pairs.items()}
+        results: dict[str, dict] = {order: {} for order in orders}
+        for n in streaming:
+            for order in orders:
+                results[order][n] = follow(system, (streaming if order == "streaming" else staged)[n].old,
+                                           (streaming if order == "streaming" else staged)[n].new, order)
+        return results
     finally:
         system.stop()
 
@@ -213,23 +227,25 @@ def main() -> None:
     if args.in_process_only:
         return
     staged = {n: pair(f"b{n}", n, 200 + n) for n in args.pages}
-    results = {"streaming": run_order("streaming", streaming, pair("warm-s", 1, 7), work, args.dequeue_interval)}
+    orders = ("streaming",) if args.streaming_only else ("streaming", "stage_by_stage")
+    results = through_the_system(streaming, staged, pair("warm", 1, 7), work, args.dequeue_interval, orders)
     if args.streaming_only:
         for n, r in results["streaming"].items():
-            print(f"{n:>3} pages streaming: first overlay {r['first_overlay_s']:.1f} s, all {r['all_s']:.1f} s, "
-                  f"in-run {r['run_pages_per_s']:.2f} pages/s, peak RSS {r['peak_rss_mb']:.0f} MB")
+            print(f"{n:>3} pages streaming: first overlay {r['first_overlay_s']:.1f} s (run started after "
+                  f"{r['to_start_s']:.1f} s), all {r['all_s']:.1f} s, in-run {r['run_pages_per_s']:.2f} pages/s")
         return
-    results["stage_by_stage"] = run_order("stage_by_stage", staged, pair("warm-b", 1, 8), work, args.dequeue_interval)
     base = compare_in_order(streaming[biggest].old, streaming[biggest].new, work / "baseline")
 
     print(f"\nDrawing comparison benchmark ({args.size} sheets at 220 dpi, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}; dequeue interval {args.dequeue_interval or 'default'}; work dir {work})")
-    print(f"{'pair':>8} {'order':<15} {'first overlay':>14} {'all results':>12} {'in-run pages/s':>15} {'peak RSS':>10}")
+    print(f"{'pair':>8} {'order':<15} {'first overlay':>14} {'(run start':>11} {'+ in run)':>10} {'all results':>12} "
+          f"{'in-run pages/s':>15} {'peak RSS':>10}")
     for n in args.pages:
         for order in ("streaming", "stage_by_stage"):
             r = results[order][n]
-            print(f"{n:>5} pp {order:<15} {r['first_overlay_s']:>12.1f} s {r['all_s']:>10.1f} s "
-                  f"{r['run_pages_per_s']:>15.2f} {r['peak_rss_mb']:>7.0f} MB")
+            print(f"{n:>5} pp {order:<15} {r['first_overlay_s']:>12.1f} s {r['to_start_s']:>9.1f} s "
+                  f"{r['first_in_run_s']:>8.1f} s {r['all_s']:>10.1f} s {r['run_pages_per_s']:>15.2f} "
+                  f"{r['peak_rss_mb']:>7.0f} MB")
     print(f"baseline (plain one-process render + diff, {base['pages']} pages): {base['pages_per_s']:.2f} pages/s, "
           f"first overlay {base['first_overlay_s']:.1f} s, peak RSS {base['peak_rss_mb']:.0f} MB")
     small = min(args.pages)

@@ -16,7 +16,6 @@ import dagster as dg
 from pipeline_project.defs.drawings.checks import SUMMARIES_KEY, dead_letters_check
 from pipeline_project.defs.drawings.partitions import drawing_comparisons
 from pipeline_project.defs.drawings.resources import DrawingSummarizer
-from pipeline_project.lib.settings import env_str
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.warehouse import WarehouseResource
 
@@ -26,8 +25,9 @@ PAGES, SHEETS, MATCHES, DIFFS = (dg.AssetKey(k) for k in (
 
 
 class ComparisonConfig(dg.Config):
-    # "streaming" (default: $DRAWINGS_PAGE_ORDER or streaming); "stage_by_stage" (every page extracted,
-    # then every page diffed, then summarised) only to measure what streaming buys (benchmarks/).
+    # "" = the comparison's own (streaming unless submitted with ?order=stage_by_stage, or
+    # $DRAWINGS_PAGE_ORDER); "stage_by_stage" (every page extracted, then every page diffed, then
+    # summarised) only to measure what streaming buys (benchmarks/drawings_bench.py).
     order: str = ""
 
 
@@ -72,8 +72,7 @@ def drawing_comparison(context: dg.AssetExecutionContext, config: ComparisonConf
     from pipeline_project.lib.checks import dead_letters_result
 
     job_id = context.partition_key
-    order = config.order or env_str("DRAWINGS_PAGE_ORDER", "streaming")
-    report = Walker(storage.root_path, warehouse, job_id, drawing_summarizer, order=order,
+    report = Walker(storage.root_path, warehouse, job_id, drawing_summarizer, order=config.order or None,
                     log=context.log.info).run()
     if report.status == "failed":
         context.log.warning(f"comparison {job_id} failed: {report.error}")

@@ -68,7 +68,7 @@ def _place(source: Path, target: Path, owner: str) -> None:
 
 
 def submit(root: Path, warehouse, old: Path, new: Path, *, name: str | None = None, source: str,
-           owner: str, labels: tuple[str, str] | None = None) -> Submission:
+           owner: str, labels: tuple[str, str] | None = None, page_order: str | None = None) -> Submission:
     """Register a comparison of `old` and `new` (or find the one already registered)."""
     if owner not in (PIPELINE, USER):
         raise ValueError(f"owner must be {PIPELINE!r} or {USER!r}")
@@ -92,7 +92,8 @@ def submit(root: Path, warehouse, old: Path, new: Path, *, name: str | None = No
            "old_label": storable(labels[0]), "new_label": storable(labels[1]),
            "old_source": str(old.resolve()) if owner == USER else None,
            "new_source": str(new.resolve()) if owner == USER else None,
-           "source": source, "owner": owner, "status": "pending", "submitted_at": tables.now()}
+           "source": source, "owner": owner, "status": "pending", "submitted_at": tables.now(),
+           "page_order": page_order}
     with connect(warehouse) as conn:
         tables.upsert_comparison(conn, row)
     return Submission(job_id, True, "pending", display)

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS drawing_comparisons (
     old_pages INTEGER, new_pages INTEGER, total_pages INTEGER,
     submitted_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP
 );
+-- streaming (default) | stage_by_stage: only the benchmark asks for the latter
+ALTER TABLE drawing_comparisons ADD COLUMN IF NOT EXISTS page_order VARCHAR;
 CREATE TABLE IF NOT EXISTS drawing_pages (
     job_id VARCHAR NOT NULL,
     page_number INTEGER NOT NULL,                -- 1-based position in the comparison

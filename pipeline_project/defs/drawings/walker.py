@@ -24,6 +24,7 @@ from pipeline_project.defs.drawings.plan import PlanEntry, make_plan
 from pipeline_project.defs.drawings.submissions import DOMAIN, SIDES, job_folder
 from pipeline_project.lib import ledger
 from pipeline_project.lib.quarantine import PIPELINE, USER, quarantine_file
+from pipeline_project.lib.settings import env_str
 from pipeline_project.lib.warehouse import connect
 
 STAGES = ("pages", "sheet_names", "matching", "diff", "summary")
@@ -67,10 +68,10 @@ class WalkReport:
 
 
 class Walker:
-    def __init__(self, root: Path, warehouse, job_id: str, summarizer, *, order: str = STREAMING,
+    def __init__(self, root: Path, warehouse, job_id: str, summarizer, *, order: str | None = None,
                  dpi: int | None = None, max_attempts: int = ledger.DEFAULT_MAX_ATTEMPTS,
                  log: Callable[[str], None] = lambda m: None):
-        if order not in (STREAMING, STAGE_BY_STAGE):
+        if order not in (None, STREAMING, STAGE_BY_STAGE):
             raise ValueError(f"order must be {STREAMING!r} or {STAGE_BY_STAGE!r}")
         self.root, self.warehouse, self.job_id = Path(root), warehouse, job_id
         self.summarizer, self.order, self.log = summarizer, order, log
@@ -90,6 +91,9 @@ class Walker:
             comp = tables.comparison(conn, self.job_id)
         if comp is None:
             raise KeyError(f"no drawing comparison {self.job_id!r} was submitted")
+        self.order = self.order or comp.get("page_order") or env_str("DRAWINGS_PAGE_ORDER", STREAMING)
+        if self.order not in (STREAMING, STAGE_BY_STAGE):
+            self.order = STREAMING
         if comp["status"] == "failed" and comp["error"] and comp["total_pages"] is None:
             return self._already_rejected(comp)  # bad input: nothing a re-run could change
         self._set_status("in_progress")

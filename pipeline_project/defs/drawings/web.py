@@ -1,7 +1,8 @@
 """The drawings routes on the project's web server (pipeline_project/lib/web).
 
 API (behind the access token when one is set):
-    POST /api/v1/jobs                              multipart: old, new (PDFs; ?name= optional)
+    POST /api/v1/jobs                              multipart: old, new (PDFs); ?name= optional
+                                                   (?order=stage_by_stage: for the benchmark only)
     GET  /api/v1/jobs                              recent comparisons
     GET  /api/v1/jobs/{job_id}/progress            the progress JSON (progress.py)
     GET  /api/v1/overlays/{diff_result_id}/image   the overlay PNG
@@ -74,10 +75,15 @@ async def create_job(request):
                     u.path.unlink(missing_ok=True)
             raise ApiError(415, reason + "; only PDF drawing sets can be compared")
     name = (request.query_params.get("name") or "").strip() or None
-    return await run_in_threadpool(_submit_uploads, files, name)
+    order = request.query_params.get("order") or None
+    if order not in (None, "streaming", "stage_by_stage"):
+        for u in files.values():
+            u.path.unlink(missing_ok=True)
+        raise ApiError(400, "order is 'streaming' (the default) or 'stage_by_stage'")
+    return await run_in_threadpool(_submit_uploads, files, name, order)
 
 
-def _submit_uploads(files, name):
+def _submit_uploads(files, name, order=None):
     from fastapi.responses import JSONResponse
 
     from pipeline_project.defs.drawings.submissions import register_partition, submit
@@ -86,7 +92,8 @@ def _submit_uploads(files, name):
 
     common = _shared()
     sub = submit(common.storage.root_path, common.warehouse, files["old"].path, files["new"].path, name=name,
-                 source="api", owner=PIPELINE, labels=(files["old"].client_name, files["new"].client_name))
+                 source="api", owner=PIPELINE, labels=(files["old"].client_name, files["new"].client_name),
+                 page_order=order)
     register_partition(get_instance(), sub.job_id)
     body = {"job_id": sub.job_id, "status": sub.status, "created": sub.created, "name": sub.name,
             "progress_url": f"/api/v1/jobs/{sub.job_id}/progress", "review_url": f"/drawings/{sub.job_id}"}

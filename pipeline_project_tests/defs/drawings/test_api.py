@@ -81,6 +81,13 @@ def test_not_a_pdf_is_refused_by_content_and_kept_in_quarantine(tmp_path, client
     assert not list((data_dir / "uploads").glob("*.part")), "no upload left behind"
 
 
+def test_unknown_order_is_refused(tmp_path, client, data_dir):
+    pair = samples.revision_pair(tmp_path / "set", pages=1, seed=18)
+    r = upload(client, pair.old, pair.new, order="sideways")
+    assert r.status_code == 400 and "stage_by_stage" in r.json()["error"]
+    assert not list((data_dir / "uploads").glob("*.part"))
+
+
 def test_unknown_ids_are_json_404s(client):
     for url in ("/api/v1/jobs/0123456789abcdef/progress", "/api/v1/jobs/../../etc/progress",
                 "/api/v1/overlays/diff-0123456789abcdef-001/image", "/api/v1/overlays/nope/image",

@@ -202,3 +202,13 @@ def test_scanned_sets_get_ocr_sheet_names_and_ocr_summaries(tmp_path, compare, w
     with connect(warehouse) as conn:
         sources = conn.execute("SELECT DISTINCT sheet_source FROM drawing_pages WHERE job_id = ?", [job_id]).fetchall()
     assert sources == [("ocr",)]
+
+
+def test_stage_by_stage_order_is_what_streaming_is_measured_against(tmp_path, compare, warehouse):
+    pair = samples.revision_pair(tmp_path / "set", pages=3, seed=17)
+    job_id, _ = compare(pair.old, pair.new, page_order="stage_by_stage")
+    done_at = {(r.item_id, r.stage): r.updated_at for r in ledger_rows(warehouse, job_id)}
+    last_extracted = max(done_at[(f"{job_id}/p{n:03d}", "pages")] for n in (1, 2, 3))
+    first_diffed = min(done_at[(f"{job_id}/p{n:03d}", "diff")] for n in (1, 2, 3))
+    assert last_extracted < first_diffed
+    assert progress.job_progress(warehouse, job_id)["status"] == "completed"
