@@ -11,10 +11,12 @@ import dagster as dg
 import pandas as pd
 
 from pipeline_project.defs.documents import checks
-from pipeline_project.defs.documents.ocr.base import OcrEngine
+from pipeline_project.defs.documents.batching import read_manifest
+from pipeline_project.defs.documents.ocr.base import OcrBatchResult, OcrEngine
 from pipeline_project.defs.documents.olmocr_format import doc_id_of, write_jsonl
 from pipeline_project.defs.documents.partitions import ocr_batches
 from pipeline_project.defs.documents import stages, warehouse_io
+from pipeline_project.defs.web import intake as web_intake  # batches of crawled pages take the same chain
 from pipeline_project.lib.checks import dead_letters_result
 from pipeline_project.lib.embedder import EmbedderResource
 from pipeline_project.lib.storage import StorageResource
@@ -37,7 +39,12 @@ FOLLOW = dg.AutomationCondition.eager()
 def raw_pdfs(context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource):
     started = time.monotonic()
     batch_id = context.partition_key
-    records = stages.intake_batch(storage, batch_id, lambda ids: warehouse_io.accepted_elsewhere(warehouse, ids, batch_id))
+    manifest = read_manifest(storage.batches / batch_id)
+    if web_intake.is_web_batch(manifest):  # crawled pages (defs/web): item files, not PDFs
+        records = web_intake.intake_web_batch(storage, warehouse, batch_id, manifest)
+    else:
+        records = stages.intake_batch(storage, batch_id,
+                                      lambda ids: warehouse_io.accepted_elsewhere(warehouse, ids, batch_id))
     warehouse_io.save_intake(warehouse, batch_id, records)
     by_status = pd.Series([r["status"] for r in records]).value_counts().to_dict() if records else {}
     quarantined = [r for r in records if r["status"] == stages.QUARANTINED]
@@ -72,7 +79,12 @@ def ocr_jsonl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
     batch_id = context.partition_key
     batch_dir = storage.batches / batch_id
     inputs = stages.ocr_inputs(stages.read_intake(storage, batch_id))
-    result = ocr_engine.ocr_batch(context, batch_id, inputs, batch_dir)
+    if web_intake.is_web_batch(read_manifest(batch_dir)):  # crawled pages: their text is already extracted
+        engine = web_intake.PAGE_METHOD
+        result = OcrBatchResult(web_intake.web_records(storage, warehouse, batch_id, stages.read_intake(storage, batch_id)))
+    else:
+        engine = ocr_engine.engine_name
+        result = ocr_engine.ocr_batch(context, batch_id, inputs, batch_dir)
     write_jsonl(result.records, batch_dir / "ocr.jsonl")
     names = {i.doc_id: i.source_file for i in inputs}
     warehouse_io.save_ocr_outcomes(warehouse, batch_id, [doc_id_of(r) for r in result.records],
@@ -83,7 +95,7 @@ def ocr_jsonl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
     seconds = time.monotonic() - started
     return dg.MaterializeResult(
         metadata={
-            "engine": ocr_engine.engine_name,
+            "engine": engine,
             "documents": len(result.records),
             "pages": pages,
             "dead_letters": len(result.failures),

@@ -43,6 +43,8 @@ def is_candidate(path: Path, inbox: Path) -> bool:
     rel = path.relative_to(inbox)
     if any(part.startswith(".") for part in rel.parts):
         return False
+    if rel.parts[0] == "web":  # the crawl's item files: web_items_sensor batches them (defs/web)
+        return False
     return path.is_file() and not path.name.lower().endswith(_PARTIAL_SUFFIXES)
 
 

@@ -34,8 +34,9 @@ def search(warehouse: DuckDBResource, embedder: EmbedderResource, query: str, k:
         if cid not in by_id:
             continue
         _, source, doc_id, p0, p1, text = by_id[cid]
-        hits.append({"score": round(float(scores[i]), 4), "source_file": Path(source or "").name, "doc_id": doc_id,
-                     "page": p0, "page_end": p1, "chunk_id": cid, "text": text})
+        url = source if (source or "").startswith(("http://", "https://")) else None  # a crawled page
+        hits.append({"score": round(float(scores[i]), 4), "source_file": url or Path(source or "").name,
+                     "url": url, "doc_id": doc_id, "page": p0, "page_end": p1, "chunk_id": cid, "text": text})
     return hits
 
 
