@@ -140,3 +140,34 @@ def test_a_changed_page_re_embeds_only_its_changed_chunks(world):
     in_graph = _graph(world, "MATCH (d:Document {url: $url})-[:HAS_CHUNK]->(c:Chunk) RETURN c.id AS id", url=doc_url)
     assert {c["id"] for c in in_graph} == new_chunks
     assert again.progress.files == again.progress.docs == world["first"].progress.files
+
+
+def test_the_linked_pdf_goes_through_the_pdf_chain_into_the_graph(world):
+    """The crawl put the site's PDF in the PDF inbox; the documents chain reads it, and the graph sink
+    writes it as a `pdf` document beside the web pages."""
+    import os
+    import time
+
+    import dagster as dg
+
+    from pipeline_project.defs.documents import assets as documents
+    from pipeline_project.defs.documents.batching import BatchPolicy
+    from pipeline_project.defs.documents.partitions import ocr_batches
+    from pipeline_project.defs.documents.sensors import cut_batches
+    from pipeline_project.defs.web.assets import graph_sink
+
+    storage, instance = world["storage"], world["instance"]
+    (pdf,) = (storage.inbox / "web-pdfs" / "site").glob("*.pdf")
+    old = time.time() - 60
+    os.utime(pdf, (old, old))  # the PDF sensor leaves files alone while they may still be copied
+    ids, _, _ = cut_batches(instance, storage, None, BatchPolicy(min_pages=10_000), force=True)
+    (batch_id,) = ids  # the crawl's item files were not taken as PDFs
+    instance.add_dynamic_partitions(ocr_batches.name, [batch_id])
+    result = dg.materialize([documents.raw_pdfs, documents.ocr_jsonl, documents.documents, documents.chunks,
+                             documents.embeddings, graph_sink], partition_key=batch_id, instance=instance,
+                            resources=world["resources"])
+    assert result.success
+    docs = _graph(world, "MATCH (d:Document) WHERE d.source_type = 'pdf' RETURN d.source_file AS f, d.title AS t")
+    assert len(docs) == 1 and docs[0]["f"].endswith("report.pdf")
+    chunks = _graph(world, "MATCH (d:Document {source_type: 'pdf'})-[:HAS_CHUNK]->(c:Chunk) RETURN c.text AS text")
+    assert any("Annual report" in c["text"] for c in chunks)
