@@ -48,6 +48,25 @@ def _wait_for_crawl(context, process, storage, warehouse, model: str):
     return read_run(process.run_dir)
 
 
+def _wait_until_embedded(context, storage, run) -> None:
+    """Wait (PIPELINE_WEB_SETTLE_SECONDS, default 600) until the daemon has embedded every saved page;
+    give up after a minute without progress (no daemon, or web_items_sensor stopped)."""
+    from pipeline_project.defs.web.settle import items_waiting, settled
+    from pipeline_project.lib.runs import in_flight
+
+    deadline = time.monotonic() + env_float("PIPELINE_WEB_SETTLE_SECONDS", 600.0)
+    last, last_change = None, time.monotonic()
+    while not settled(context.instance, storage.inbox, run) and time.monotonic() < deadline:
+        state = (items_waiting(storage.inbox, run), len(in_flight(context.instance, "documents_job")))
+        if state != last:
+            last, last_change = state, time.monotonic()
+        elif state[1] == 0 and time.monotonic() - last_change > env_float("PIPELINE_WEB_SETTLE_IDLE_SECONDS", 60.0):
+            context.log.warning(f"{state[0]} saved pages still wait in inbox/web and nothing processes them: is the "
+                                "daemon running with web_items_sensor on? Reporting the counts as they are.")
+            return
+        time.sleep(2.0)
+
+
 @dg.asset(
     partitions_def=web_crawls,
     group_name=GROUP,
@@ -64,7 +83,6 @@ def web_crawl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
     from pipeline_project.defs.web.crawl_log import read_run
     from pipeline_project.defs.web.crawl_process import start_crawl
     from pipeline_project.defs.web.progress import progress
-    from pipeline_project.defs.web.settle import settled
 
     started = time.monotonic()
     name = context.partition_key
@@ -78,9 +96,7 @@ def web_crawl(context: dg.AssetExecutionContext, storage: StorageResource, wareh
     run = _wait_for_crawl(context, process, storage, warehouse, embedder.model)
     counts = record_crawl(warehouse, run)
     crawl_seconds = time.monotonic() - started
-    deadline = time.monotonic() + env_float("PIPELINE_WEB_SETTLE_SECONDS", 600.0)
-    while not settled(context.instance, storage.inbox, run) and time.monotonic() < deadline:
-        time.sleep(2.0)
+    _wait_until_embedded(context, storage, run)
     now = progress(warehouse, run, embedder.model)
     context.log.info(now.line)
     return dg.MaterializeResult(
