@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -164,6 +165,7 @@ def graph_rate(warehouse_path: Path) -> dict:
         return out
     finally:
         subprocess.run(["bash", str(REPO / "scripts/arcadedb/stop.sh"), str(state)], check=False)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def main() -> int:
@@ -202,6 +204,8 @@ def main() -> int:
             print(f"graph {label}: {r.documents} documents, {r.chunks} chunks (384-d vectors), {r.links} links in "
                   f"{r.seconds:.1f} s; chunks {r.chunks_per_second:,.0f}/s (target ≥ 2,000/s); {r.transactions} transactions")
         print(f"graph after both: {graph['stats']['nodes']} {graph['stats']['relationships']}")
+    for r in results:  # the runs' storage roots (tens of MB each)
+        shutil.rmtree(r["root"], ignore_errors=True)
     return 0
 
 
