@@ -62,7 +62,7 @@ async function render(p){
   for(const s of ['ocr','diff','summary']){const c=p.progress[s];
     document.getElementById('count-'+s).textContent=c.completed+'/'+c.total}
   const err=document.getElementById('job-error');err.textContent=p.error||'';
-  const cards=document.getElementById('cards');
+  const cards=document.getElementById('cards');const loads=[];
   for(const page of p.pages){
     let card=document.getElementById('page-'+page.page_number);
     if(!card){card=el('article',{class:'card',id:'page-'+page.page_number});
@@ -79,10 +79,12 @@ async function render(p){
     card.querySelector('.error').textContent=page.error||'';
     card.querySelector('.summary').textContent=page.summary?page.summary.summary_text:'';
     const img=card.querySelector('img.overlay');
-    if(dr&&img.dataset.src!==dr.overlay_url){const u=await imageUrl(dr.overlay_url);
-      if(u){img.src=u;img.dataset.src=dr.overlay_url;img.alt='overlay of '+(page.drawing_name||'page '+page.page_number);
-        img.onclick=()=>openViewer(page)}}
+    if(dr&&img.dataset.src!==dr.overlay_url){img.dataset.src=dr.overlay_url;
+      loads.push(imageUrl(dr.overlay_url).then(u=>{if(u){img.src=u;
+        img.alt='overlay of '+(page.drawing_name||'page '+page.page_number);img.onclick=()=>openViewer(page)}
+        else delete img.dataset.src}))}
   }
+  await Promise.all(loads);  // every card is on the page before any image is awaited
 }
 async function openViewer(page){
   const v=document.getElementById('viewer');v.classList.add('open');

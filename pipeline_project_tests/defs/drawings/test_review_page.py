@@ -97,8 +97,11 @@ def test_review_page_updates_while_running_and_shows_the_result(tmp_path, server
     try:
         browser.open(f"{server}/drawings/{job_id}")
         card = "document.getElementById('page-{}')"
-        browser.wait_for(f"{card.format(2)} && {card.format(2)}.dataset.summary === 'completed' && "
-                         f"{card.format(1)}.querySelector('img.overlay').naturalWidth > 0", what="pages 1-2 done")
+        browser.wait_for(f"{card.format(5)} && {card.format(2)}.dataset.summary === 'completed' && "
+                         f"{card.format(3)}.dataset.diff === 'completed' && "
+                         "[1, 2, 3].every(n => { const i = document.querySelector('#page-' + n + ' img.overlay'); "
+                         "return i && i.complete && i.naturalWidth > 0; })",
+                         what="pages 1-2 done and page 3's overlay")
         running = browser.screenshot(tmp_path / "review_running.png")
         where = f"(screenshot {running})"
         state = browser.js("""Array.from(document.querySelectorAll('article.card')).map(c => ({id: c.id,
