@@ -38,14 +38,16 @@ class PlanEntry:
 
 
 def _names(doc: pymupdf.Document, log: Callable[[str], None]) -> list[sheets.SheetName]:
-    out = []
-    for page in doc:
+    """Text layers first; the pages without one are read by OCR together (in parallel)."""
+    out: list[sheets.SheetName | None] = [sheets.text_layer_name(page) for page in doc]
+    need_ocr = [i for i, name in enumerate(out) if name is None]
+    if need_ocr:
         try:
-            out.append(sheets.sheet_name(page))
+            for i, name in zip(need_ocr, sheets.ocr_sheet_names([doc[i] for i in need_ocr])):
+                out[i] = name
         except Exception as exc:  # OCR missing or failing must not stop the comparison
-            log(f"sheet name of page {page.number + 1}: {exc}")
-            out.append(sheets.SheetName(None, None, "none"))
-    return out
+            log(f"sheet names by OCR: {exc}")
+    return [name or sheets.SheetName(None, None, "none") for name in out]
 
 
 def _index(doc: pymupdf.Document, names: list[sheets.SheetName]) -> list[matching.PageIndex]:

@@ -186,8 +186,7 @@ def title_block_clips(page: pymupdf.Page) -> list[pymupdf.Rect]:
     return [pymupdf.Rect(r.x1 - cw, r.y1 - ch, r.x1, r.y1), pymupdf.Rect(r.x1 - strip_w, r.y0, r.x1, r.y1 - ch)]
 
 
-def ocr_tokens(page: pymupdf.Page, clip: pymupdf.Rect, dpi: int = OCR_DPI) -> list[_Token]:
-    gray = render_clip(page, clip, dpi)
+def _tokens_from_ocr(gray, clip: pymupdf.Rect, dpi: int) -> list[_Token]:
     scale = 72.0 / dpi
     tokens = []
     for text, (x0, y0, x1, y1), conf in tesseract_words(gray):
@@ -198,22 +197,50 @@ def ocr_tokens(page: pymupdf.Page, clip: pymupdf.Rect, dpi: int = OCR_DPI) -> li
     return tokens
 
 
-def sheet_name(page: pymupdf.Page, *, ocr: bool = True) -> SheetName:
-    """The sheet id of a page: text layer first; Tesseract on the title block when there is no text."""
-    width, height = page.rect.width, page.rect.height
+def ocr_tokens(page: pymupdf.Page, clip: pymupdf.Rect, dpi: int = OCR_DPI) -> list[_Token]:
+    return _tokens_from_ocr(render_clip(page, clip, dpi), clip, dpi)
+
+
+def text_layer_name(page: pymupdf.Page) -> SheetName | None:
+    """The sheet id from the text layer, or None when the page must be read by OCR."""
     if text_chars(page) >= MIN_TEXT_CHARS:
-        found = best_sheet_name(_tokens_from_layer(page), width, height, "text")
+        found = best_sheet_name(_tokens_from_layer(page), page.rect.width, page.rect.height, "text")
         if found.name:
             return found
+    return None
+
+
+def sheet_name(page: pymupdf.Page, *, ocr: bool = True) -> SheetName:
+    """The sheet id of a page: text layer first; Tesseract on the title block when there is no text."""
+    found = text_layer_name(page)
+    if found is not None:
+        return found
     if not ocr:
         return SheetName(None, None, "none")
-    found = SheetName(None, None, "ocr")
-    seen: list[_Token] = []
-    for clip in title_block_clips(page):
-        seen += ocr_tokens(page, clip)
-        found = best_sheet_name(seen, width, height, "ocr")
-        if found.key:
-            return found
+    return ocr_sheet_names([page])[0]
+
+
+def ocr_sheet_names(pages: list[pymupdf.Page], workers: int | None = None) -> list[SheetName]:
+    """Title-block OCR of many pages: the clips are rendered here (PyMuPDF wants one thread per
+    document), Tesseract reads them in parallel, one process per core; the right-hand strip is read
+    only for pages whose corner held no sheet id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = workers or os.cpu_count() or 1
+    seen: list[list[_Token]] = [[] for _ in pages]
+    found = [SheetName(None, None, "ocr") for _ in pages]
+    todo = list(range(len(pages)))
+    for step in range(2):  # 0: lower-right corner, 1: right-hand strip
+        clips = {i: title_block_clips(pages[i])[step] for i in todo}
+        images = {i: render_clip(pages[i], clips[i], OCR_DPI) for i in todo}
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            tokens = dict(zip(todo, pool.map(lambda i: _tokens_from_ocr(images[i], clips[i], OCR_DPI), todo)))
+        for i in todo:
+            seen[i] += tokens[i]
+            found[i] = best_sheet_name(seen[i], pages[i].rect.width, pages[i].rect.height, "ocr")
+        todo = [i for i in todo if not found[i].key]
+        if not todo:
+            break
     return found
 
 
