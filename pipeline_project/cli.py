@@ -33,15 +33,6 @@ def cmd_init(args) -> int:
     return 0
 
 
-def _web_server_argv(host: str, port: int) -> list[str] | None:
-    """The project's web server (review pages, progress API), when this install has one."""
-    import importlib.util
-
-    if importlib.util.find_spec("pipeline_project.lib.web") is None:
-        return None
-    return [sys.executable, "-m", "pipeline_project.cli", "serve", "--host", host, "--port", str(port)]
-
-
 def cmd_dev(args) -> int:
     """`dg dev` (Dagster UI + daemon, sensors run by themselves) and the project's web server beside it."""
     from pipeline_project.lib.home import ensure_dagster_home
@@ -52,10 +43,15 @@ def cmd_dev(args) -> int:
     # SIGTERM onto SIGINT's handler, so nothing could stop them. Interrupts are ours to handle.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     children: list[subprocess.Popen] = []
-    server = _web_server_argv(args.host, args.web_port) if args.web_port else None
-    if server:
-        children.append(subprocess.Popen(server, cwd=PROJECT_ROOT, env=env))
-        print(f"web server   : http://{args.host}:{args.web_port}", flush=True)
+    if args.web_port:
+        from pipeline_project.lib.web.server import UnsafeBind, spawn
+
+        try:
+            children.append(spawn(args.host, args.web_port, env=env))
+        except UnsafeBind as exc:  # a non-loopback address without PIPELINE_API_TOKEN
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"web server   : http://{args.host}:{args.web_port}  (review pages, progress API)", flush=True)
     print(f"Dagster UI   : http://{args.host}:{args.port}  (DAGSTER_HOME={home})", flush=True)
     dg = Path(sys.executable).with_name("dg")
     children.append(subprocess.Popen([str(dg), "dev", "--host", args.host, "--port", str(args.port)],
@@ -82,12 +78,9 @@ def cmd_dev(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    try:
-        from pipeline_project.lib.web import server
-    except ImportError:
-        print("this install has no web server", file=sys.stderr)
-        return 2
-    return server.serve(host=args.host, port=args.port) or 0
+    from pipeline_project.lib.web.server import run_from_args
+
+    return run_from_args(args)
 
 
 def cmd_status(args) -> int:
@@ -139,16 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create the storage folders and the Dagster instance (DAGSTER_HOME)")
     p.set_defaults(func=cmd_init)
 
+    from pipeline_project.lib.web.server import add_arguments as web_server_arguments
+    from pipeline_project.lib.web.settings import DEFAULT_PORT as WEB_PORT
+
     p = sub.add_parser("dev", help="start the Dagster UI and daemon (`dg dev`) and the project's web server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
-    p.add_argument("--web-port", type=int, default=8000, help="web server port (default 8000; 0 = do not start it)")
+    p.add_argument("--web-port", type=int, default=WEB_PORT,
+                   help=f"web server port (default {WEB_PORT}; 0 = do not start it)")
     p.set_defaults(func=cmd_dev)
 
     p = sub.add_parser("serve", help="the project's web server alone (review pages, progress API)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1; any other needs PIPELINE_API_TOKEN)")
-    p.add_argument("--port", type=int, default=8000)
+    web_server_arguments(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("status", help="items of every domain per stage, and every quarantined file, dead "

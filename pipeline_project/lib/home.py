@@ -20,6 +20,7 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: {max_runs}
+    dequeue_interval_seconds: 1  # a queued run starts within a second, not five
 # A run whose process dies (killed, out of memory) is marked failed by its code server and then
 # re-executed from the failed step by the daemon: every stage is idempotent, so nobody has to act.
 run_retries:

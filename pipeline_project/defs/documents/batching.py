@@ -43,7 +43,9 @@ def is_candidate(path: Path, inbox: Path) -> bool:
     rel = path.relative_to(inbox)
     if any(part.startswith(".") for part in rel.parts):
         return False
-    if rel.parts[0] == "web":  # the crawl's item files: web_items_sensor batches them (defs/web)
+    # other domains' inboxes: the crawl's item files (web_items_sensor batches them, defs/web) and drawing
+    # sets waiting to be compared (drawings_sensor, defs/drawings)
+    if rel.parts[0] in ("web", "drawings"):
         return False
     return path.is_file() and not path.name.lower().endswith(_PARTIAL_SUFFIXES)
 
