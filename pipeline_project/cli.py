@@ -47,7 +47,10 @@ def cmd_dev(args) -> int:
         from pipeline_project.lib.web.server import UnsafeBind, spawn
 
         try:
-            children.append(spawn(args.host, args.web_port, env=env))
+            # the web server may launch runs through the Dagster UI's GraphQL API instead of waiting
+            # for a sensor tick (uploads start sooner)
+            server_env = dict(env, PIPELINE_DAGSTER_URL=f"http://{args.host}:{args.port}")
+            children.append(spawn(args.host, args.web_port, env=server_env))
         except UnsafeBind as exc:  # a non-loopback address without PIPELINE_API_TOKEN
             print(f"error: {exc}", file=sys.stderr)
             return 2
