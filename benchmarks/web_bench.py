@@ -5,6 +5,7 @@ server (ArcadeDB from the PyPI wheel arcadedb-embedded, started and stopped here
 
     .venv/bin/python benchmarks/web_bench.py                 # 500 pages, 200 ms, 2 concurrent requests
     .venv/bin/python benchmarks/web_bench.py --pages 100 --skip-baseline
+    .venv/bin/python benchmarks/web_bench.py --graph-only    # graph writes only, rows of the 500-page site
 
 Prints: total time, time from the crawl's start to the first searchable chunk, pages, chunks, and
 chunks written to the graph per second. Targets on a 2-core machine: first searchable chunk ≤ 15 s;
@@ -21,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -127,45 +127,184 @@ def _get(client, url):
         return url, None
 
 
-def graph_rate(warehouse_path: Path) -> dict:
-    """Write every batch of a finished run to a fresh ArcadeDB over Bolt, twice (the second is a re-run)."""
+def rows_from_warehouse(warehouse_path: Path) -> tuple[list, list, list, list]:
+    """Every batch's graph rows from a finished run's warehouse, as graph_sink reads them."""
     import duckdb
 
-    from pipeline_project.defs.web.graph import GraphWriter
     from pipeline_project.defs.web.graph_rows import rows_for_batch
-    from pipeline_project.defs.web.graph_settings import GraphSettings
     from pipeline_project.lib.embedder import EmbedderResource
     from pipeline_project.lib.warehouse import WarehouseResource
 
-    state = Path(tempfile.mkdtemp(prefix="web_bench_arcadedb_"))
-    bolt, http = free_port(), free_port()
-    env = {**os.environ, "ARCADEDB_BOLT_PORT": str(bolt), "ARCADEDB_HTTP_PORT": str(http), "PYTHON": sys.executable}
-    subprocess.run(["bash", str(REPO / "scripts/arcadedb/start.sh"), str(state)], env=env, check=True)
-    try:
-        settings = GraphSettings(uri=f"bolt://127.0.0.1:{bolt}", user="root", password="arcadedb-pass",
-                                 database="neo4j", arcadedb_http=f"http://127.0.0.1:{http}")
-        warehouse = WarehouseResource(database=str(warehouse_path))
-        with duckdb.connect(str(warehouse_path), read_only=True) as conn:
-            batch_ids = [r[0] for r in conn.execute("SELECT DISTINCT batch_id FROM documents").fetchall()]
-        rows = [rows_for_batch(warehouse, b, EmbedderResource().model) for b in batch_ids]
-        docs = [d for r in rows for d in r.documents]
-        chunks = [c for r in rows for c in r.chunks]
-        links = [link for r in rows for link in r.links]
-        sources = [s for r in rows for s in r.link_sources]
-        out = {}
-        # the Bolt write path alone (no vector index yet), then from empty with ArcadeDB's vector index
-        # maintained on every write, then the same rows again (a re-run: MERGE finds everything)
-        with GraphWriter(replace(settings, vector_index="none")) as writer:
-            out["first write, no vector index"] = writer.write(docs, chunks, links, link_sources=sources)
-            writer.clear()
+    warehouse = WarehouseResource(database=str(warehouse_path))
+    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
+        batch_ids = [r[0] for r in conn.execute("SELECT DISTINCT batch_id FROM documents").fetchall()]
+    rows = [rows_for_batch(warehouse, b, EmbedderResource().model) for b in batch_ids]
+    return ([d for r in rows for d in r.documents], [c for r in rows for c in r.chunks],
+            [link for r in rows for link in r.links], [s for r in rows for s in r.link_sources])
+
+
+def rows_from_site(pages: int) -> tuple[list, list, list, list]:
+    """The graph rows a crawl of the generated site gives, built without crawling (for --graph-only):
+    each saved page's main text (trafilatura), the documents chunker and the embedding model, the
+    site's own link structure; the same shapes and about the same sizes as rows_from_warehouse."""
+    from pipeline_project.defs.documents.chunking import chunk_document
+    from pipeline_project.defs.web.extract import extract_main_text
+    from pipeline_project.defs.web.items import doc_id_for_url
+    from pipeline_project.lib.embedder import EmbedderResource
+    from pipeline_project.samples.sites import GeneratedSite
+
+    site, base = GeneratedSite(pages), "http://127.0.0.1:8000"
+    saved, edges = site.expected()
+    embedder = EmbedderResource(threads=os.cpu_count() or 1)
+    tokenizer = embedder.tokenizer()
+    docs, chunks = [], []
+    for path in sorted(saved):
+        html = site.home_html() if path == "/" else site.html(site.pages[path])
+        page = extract_main_text(html, base + path)
+        doc_id = doc_id_for_url(base + path)
+        docs.append({"id": doc_id, "source_type": "web", "url": base + path, "source_file": None, "title": page.title})
+        chunks += [{"id": c.chunk_id, "doc_id": doc_id, "text": c.text, "page": c.page_start,
+                    "chunk_index": c.chunk_index, "model": embedder.model} for c in chunk_document(doc_id, page.text, [], tokenizer)]
+    vectors = embedder.embed([c["text"] for c in chunks])
+    for chunk, vector in zip(chunks, vectors):
+        chunk["embedding"] = [float(x) for x in vector]  # as DuckDB hands them over: Python floats
+    ids = {path: doc_id_for_url(base + path) for path in saved}
+    links = [{"source": ids[a], "target": ids[b]} for a, b in sorted(edges)]
+    return docs, chunks, links, [d["id"] for d in docs]
+
+
+class BoltServer:
+    """A fresh ArcadeDB (scripts/arcadedb/start.sh) on free ports, stopped by PID: every first write
+    is measured on a cold server with an empty database, as a first `graph sync` would meet it."""
+
+    def __enter__(self):
+        from pipeline_project.defs.web.graph_settings import GraphSettings
+
+        self.state = Path(tempfile.mkdtemp(prefix="web_bench_arcadedb_"))
+        bolt, http = free_port(), free_port()
+        env = {**os.environ, "ARCADEDB_BOLT_PORT": str(bolt), "ARCADEDB_HTTP_PORT": str(http), "PYTHON": sys.executable}
+        subprocess.run(["bash", str(REPO / "scripts/arcadedb/start.sh"), str(self.state)], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        return GraphSettings(uri=f"bolt://127.0.0.1:{bolt}", user="root", password="arcadedb-pass",
+                             database="neo4j", arcadedb_http=f"http://127.0.0.1:{http}")
+
+    def __exit__(self, *exc):
+        subprocess.run(["bash", str(REPO / "scripts/arcadedb/stop.sh"), str(self.state)], check=False,
+                       stdout=subprocess.DEVNULL)
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+def graph_digest(writer) -> str:
+    """A hash of every node's labels and properties and every relationship (vectors to 6 decimals):
+    two writes that leave the same graph have the same digest."""
+    import hashlib
+
+    def norm(value):
+        if isinstance(value, float):
+            return round(value, 6)
+        if isinstance(value, list):
+            return [norm(v) for v in value]
+        return value
+
+    db = writer.settings.database
+    nodes = sorted(repr((sorted(r["labels"]), sorted((k, norm(v)) for k, v in r["props"].items())))
+                   for r in writer.driver.execute_query("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props",
+                                                        database_=db).records)
+    rels = sorted(repr((r["a"], r["type"], r["b"])) for r in writer.driver.execute_query(
+        "MATCH (a)-[r]->(b) RETURN coalesce(a.id, a.doi) AS a, type(r) AS type, coalesce(b.id, b.doi) AS b",
+        database_=db).records)
+    return hashlib.sha256("\n".join(nodes + rels).encode()).hexdigest()[:16]
+
+
+def plain_driver_write(settings, docs: list, chunks: list, links: list) -> tuple[float, float]:
+    """Baseline: the same UNWIND … MERGE statements sent the plain way (the driver's own
+    session.execute_write, plain lists as parameters, batches of 1,000 rows). Returns (total s, chunk s)."""
+    from neo4j import GraphDatabase
+
+    from pipeline_project.defs.web.graph_cypher import CONSTRAINTS, MERGE_CHUNKS, MERGE_DOCUMENTS, MERGE_LINKS
+    from pipeline_project.defs.web.vector_index import choose_vector_index
+
+    with GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password)) as driver, \
+            driver.session(database=settings.database) as session:
+        started = time.monotonic()
+        for statement in CONSTRAINTS:
+            session.run(statement).consume()
+        choose_vector_index(settings, driver.get_server_info().agent).ensure(driver, settings.database, len(chunks[0]["embedding"]))
+
+        def write(statement, rows):
+            for i in range(0, len(rows), 1000):
+                session.execute_write(lambda tx, part=rows[i:i + 1000]: tx.run(statement, rows=part).consume())
+
+        write(MERGE_DOCUMENTS, docs)
+        t0 = time.monotonic()
+        write(MERGE_CHUNKS, chunks)
+        chunk_seconds = time.monotonic() - t0
+        write(MERGE_LINKS, links)
+        return time.monotonic() - started, chunk_seconds
+
+
+def more_pages(docs: list, chunks: list, links: list, sources: list) -> tuple[list, list, list, list]:
+    """The same rows as new pages (every id changed, vectors nudged and renormalised): the next batch of
+    new pages a running server receives."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    docs = [{**d, "id": d["id"] + "-next", "url": (d["url"] or "") + "?next"} for d in docs]
+    moved = []
+    for c in chunks:
+        vector = np.asarray(c["embedding"]) + rng.normal(scale=0.05, size=len(c["embedding"]))
+        moved.append({**c, "id": c["id"] + "-next", "doc_id": c["doc_id"] + "-next",
+                      "embedding": [float(x) for x in vector / np.linalg.norm(vector)]})
+    links = [{"source": link["source"] + "-next", "target": link["target"] + "-next"} for link in links]
+    return docs, moved, links, [s + "-next" for s in sources]
+
+
+RUNS = ("first write, cold server", "re-run", "next write, new pages")
+
+
+def graph_rate(docs: list, chunks: list, links: list, sources: list) -> list[dict]:
+    """For the sink with and without ArcadeDB's vector index and for the plain-driver baseline, each on
+    its own fresh server: the first write (a cold server, an empty database), the same rows again (a
+    re-run), then as many new pages (the server running, as the sink meets it batch after batch)."""
+    from dataclasses import replace
+
+    from pipeline_project.defs.web.graph import GraphWriter
+
+    rows = {"first write, cold server": (docs, chunks, links, sources), "re-run": (docs, chunks, links, sources),
+            "next write, new pages": more_pages(docs, chunks, links, sources)}
+    out = []
+    for label, index in (("graph sink", "auto"), ("graph sink, no vector index", "none")):
+        with BoltServer() as settings, GraphWriter(replace(settings, vector_index=index)) as writer:
+            for run in RUNS:
+                d, c, links_, s = rows[run]
+                report = writer.write(d, c, links_, link_sources=s)
+                out.append({"what": label, "run": run, "seconds": report.seconds, "chunk_seconds": report.chunk_seconds,
+                            "vector_index": report.vector_index, "chunks": len(c)})
+            out[-1]["stats"], out[-1]["digest"] = writer.stats(), graph_digest(writer)
+    with BoltServer() as settings:
+        for run in RUNS:
+            d, c, links_, _ = rows[run]
+            seconds, chunk_seconds = plain_driver_write(settings, d, c, links_)
+            out.append({"what": "plain driver (baseline)", "run": run, "seconds": seconds, "chunk_seconds": chunk_seconds,
+                        "vector_index": "arcadedb", "chunks": len(c)})
         with GraphWriter(settings) as writer:
-            for label in ("first write, vector index", "re-run"):
-                out[label] = writer.write(docs, chunks, links, link_sources=sources)
-            out["stats"] = writer.stats()
-        return out
-    finally:
-        subprocess.run(["bash", str(REPO / "scripts/arcadedb/stop.sh"), str(state)], check=False)
-        shutil.rmtree(state, ignore_errors=True)
+            out[-1]["stats"], out[-1]["digest"] = writer.stats(), graph_digest(writer)
+    return out
+
+
+def print_graph(results: list[dict], docs: list, chunks: list, links: list) -> None:
+    print(f"\ngraph writes to ArcadeDB over Bolt: {len(docs)} documents, {len(chunks)} chunks (384-d vectors), "
+          f"{len(links)} links per write; transactions of up to 1,000 rows; a fresh server for each group of three")
+    print(f"{'what':<29} {'run':<26} {'vector index':<13} {'total s':>8} {'chunks/s whole write':>21} {'chunk phase':>12}")
+    for r in results:
+        print(f"{r['what']:<29} {r['run']:<26} {r['vector_index']:<13} {r['seconds']:8.2f} "
+              f"{r['chunks'] / r['seconds']:21,.0f} {r['chunks'] / r['chunk_seconds']:12,.0f}")
+    print("target: ≥ 2,000 chunks/s. whole write: schema check, documents, chunks, pruning, links; chunk phase: chunks only")
+    for r in results:
+        if "digest" in r:
+            print(f"graph after {r['what']}: {r['stats']['nodes']} {r['stats']['relationships']} digest {r['digest']}")
+    digests = {r["digest"] for r in results if "digest" in r and r["vector_index"] == "arcadedb"}
+    print("sink and baseline leave the same graph: " + ("yes" if len(digests) == 1 else f"NO ({digests})"))
 
 
 def main() -> int:
@@ -175,7 +314,14 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-graph", action="store_true")
+    parser.add_argument("--graph-only", action="store_true",
+                        help="only the graph writes, with rows built from the generated site (no crawl)")
     args = parser.parse_args()
+    if args.graph_only:
+        print(f"web benchmark, graph writes only: rows of a {args.pages}-page generated site, {cpu_info()}", flush=True)
+        rows = rows_from_site(args.pages)
+        print_graph(graph_rate(*rows), *rows[:3])
+        return 0
     print(f"web benchmark: {args.pages}-page generated site, {args.latency * 1000:.0f} ms per response, "
           f"{args.concurrency} concurrent requests, {cpu_info()}", flush=True)
     server, url = serve_site(args.pages, args.latency)
@@ -198,12 +344,8 @@ def main() -> int:
     if base:
         print(f"streaming / plain-Python baseline: {stream['seconds'] / base['seconds']:.2f}×")
     if not args.skip_graph:
-        graph = graph_rate(stream["warehouse"])
-        for label in ("first write, no vector index", "first write, vector index", "re-run"):
-            r = graph[label]
-            print(f"graph {label}: {r.documents} documents, {r.chunks} chunks (384-d vectors), {r.links} links in "
-                  f"{r.seconds:.1f} s; chunks {r.chunks_per_second:,.0f}/s (target ≥ 2,000/s); {r.transactions} transactions")
-        print(f"graph after both: {graph['stats']['nodes']} {graph['stats']['relationships']}")
+        rows = rows_from_warehouse(stream["warehouse"])
+        print_graph(graph_rate(*rows), *rows[:3])
     for r in results:  # the runs' storage roots (tens of MB each)
         shutil.rmtree(r["root"], ignore_errors=True)
     return 0

@@ -129,8 +129,9 @@ GRAPH_AUTOMATION = dg.AutomationCondition.eager().replace(
     kinds={"neo4j"},
     check_specs=[checks.GRAPH_SPEC],
     description="The batch's documents (PDFs and web pages), chunks with embeddings, links between crawled "
-    "pages and citations, written to a Neo4j-compatible server over Bolt in batched UNWIND … MERGE "
-    "transactions; re-running creates no duplicates. Off unless USE_NEO4J=true or PIPELINE_NEO4J_URI is set.",
+    "pages and citations, written to a Neo4j-compatible server over Bolt in batched `UNWIND $rows` "
+    "transactions keyed by unique ids (new chunks CREATEd, known ones MERGEd); re-running creates no "
+    "duplicates. Off unless USE_NEO4J=true or PIPELINE_NEO4J_URI is set.",
 )
 def graph_sink(context: dg.AssetExecutionContext, graph: GraphSinkResource, warehouse: WarehouseResource,
                embedder: EmbedderResource):
@@ -138,13 +139,12 @@ def graph_sink(context: dg.AssetExecutionContext, graph: GraphSinkResource, ware
         context.log.info("graph sink is off (set USE_NEO4J=true or PIPELINE_NEO4J_URI to write the graph)")
         return dg.MaterializeResult(metadata={"graph_sink": "off"},
                                     check_results=[checks.graph_result(0, 0, 0, skipped=True)])
-    from pipeline_project.defs.web.graph_rows import rows_for_batch
+    from pipeline_project.defs.web.graph_rows import write_batch
 
-    rows = rows_for_batch(warehouse, context.partition_key, embedder.model)
+    with graph.writer() as writer:
+        rows, report = write_batch(writer, warehouse, context.partition_key, embedder.model)
     for note in rows.notes:
         context.log.info(note)
-    with graph.writer() as writer:
-        report = writer.write(rows.documents, rows.chunks, rows.links, rows.citations, link_sources=rows.link_sources)
     without_vector = sum(1 for c in rows.chunks if not c["embedding"])
     return dg.MaterializeResult(
         metadata={"graph_sink": graph.settings().describe(), **report.as_metadata(),

@@ -144,7 +144,7 @@ def cmd_graph_stats(args) -> int:
 
 
 def cmd_graph_sync(args) -> int:
-    from pipeline_project.defs.web.graph_rows import rows_for_batch
+    from pipeline_project.defs.web.graph_rows import write_batch
     from pipeline_project.lib.resources import shared
     from pipeline_project.lib.warehouse import connect
 
@@ -159,8 +159,7 @@ def cmd_graph_sync(args) -> int:
             batch_ids = []
     with writer:
         for batch_id in batch_ids:
-            rows = rows_for_batch(common.warehouse, batch_id, common.embedder.model)
-            report = writer.write(rows.documents, rows.chunks, rows.links, rows.citations, link_sources=rows.link_sources)
+            _, report = write_batch(writer, common.warehouse, batch_id, common.embedder.model)
             print(f"{batch_id}: {report.documents} documents, {report.chunks} chunks, {report.links} links "
                   f"({report.chunks_per_second} chunks/s)", flush=True)
     return 0

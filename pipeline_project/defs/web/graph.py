@@ -4,76 +4,29 @@
     (:Document)-[:LINKS_TO]->(:Document)        links between crawled pages that were both saved
     (:Document)-[:CITES]->(:Work {doi, title})  from the bibliography domain, when it has run
 
-Every write is `UNWIND $rows AS row MERGE ...` in transactions of `batch_rows` rows, keyed by ids
-under unique constraints, so writing the same partition again changes nothing and creates no
-duplicates. Only Cypher that both Neo4j 5 and ArcadeDB accept is used here; the vector index DDL,
-where they differ, is behind vector_index.py. The official neo4j driver is imported on first use.
+Every write is `UNWIND $rows AS row ...` in transactions of `batch_rows` rows, keyed by ids under
+unique constraints, so writing the same partition again changes nothing and creates no duplicates
+(graph_cypher.py has the statements, all accepted by both Neo4j 5 and ArcadeDB; the vector index
+DDL, where they differ, is behind vector_index.py). The official neo4j driver is imported on first use.
+
+Links are drawn after the batch's documents are in the graph, from link rows read at that moment
+(`links` may be a function that reads them), so of two batches written at the same time the later
+one always finds the other's documents and draws the links between them.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
+from pipeline_project.defs.web import graph_cypher as cypher
 from pipeline_project.defs.web.graph_settings import GraphSettings
 from pipeline_project.defs.web.vector_index import VectorIndex, choose_vector_index
 
-CONSTRAINTS = (
-    "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE",
-    "CREATE CONSTRAINT chunk_id IF NOT EXISTS FOR (c:Chunk) REQUIRE c.id IS UNIQUE",
-    "CREATE CONSTRAINT work_doi IF NOT EXISTS FOR (w:Work) REQUIRE w.doi IS UNIQUE",
-)
 
-MERGE_DOCUMENTS = """
-UNWIND $rows AS row
-MERGE (d:Document {id: row.id})
-SET d.source_type = row.source_type, d.title = row.title, d.url = row.url, d.source_file = row.source_file
-"""
-
-# A chunk id is a hash of its document and text, so its vector only changes with the model: writing
-# the vector (and so updating the vector index, the costly part) only then makes re-runs cheap.
-MERGE_CHUNKS = """
-UNWIND $rows AS row
-MERGE (c:Chunk {id: row.id})
-SET c.text = row.text, c.page = row.page, c.chunk_index = row.chunk_index
-FOREACH (_ IN CASE WHEN coalesce(c.model, '') <> row.model THEN [1] ELSE [] END |
-    SET c.embedding = row.embedding, c.model = row.model)
-WITH c, row
-MATCH (d:Document {id: row.doc_id})
-MERGE (d)-[:HAS_CHUNK]->(c)
-"""
-
-# a changed page keeps its document id but may lose chunks: they go, with their relationships
-PRUNE_CHUNKS = """
-UNWIND $rows AS row
-MATCH (d:Document {id: row.doc_id})-[:HAS_CHUNK]->(c:Chunk)
-WHERE NOT c.id IN row.keep
-DETACH DELETE c
-"""
-
-MERGE_LINKS = """
-UNWIND $rows AS row
-MATCH (a:Document {id: row.source})
-MATCH (b:Document {id: row.target})
-MERGE (a)-[:LINKS_TO]->(b)
-"""
-
-PRUNE_LINKS = """
-UNWIND $rows AS row
-MATCH (a:Document {id: row.source})-[r:LINKS_TO]->(b:Document)
-WHERE NOT b.id IN row.keep
-DELETE r
-"""
-
-MERGE_CITATIONS = """
-UNWIND $rows AS row
-MERGE (w:Work {doi: row.doi})
-SET w.title = coalesce(row.title, w.title)
-WITH w, row
-MATCH (d:Document {id: row.doc_id})
-MERGE (d)-[:CITES]->(w)
-"""
+LinkRows = list[dict]
+LinkReader = Callable[[], "tuple[LinkRows, list[str]]"]
 
 
 @dataclass
@@ -100,6 +53,7 @@ class WriteReport:
                 "vector_index": self.vector_index}
 
 
+MERGE_ATTEMPTS = 5  # a transaction refused by a unique constraint another writer just satisfied
 MAX_MESSAGE_BYTES = 8 * 2**20  # ArcadeDB refuses Bolt messages over 16 MB (arcadedb.bolt.maxMessageSize)
 
 
@@ -128,6 +82,18 @@ def batches(rows: list, size: int, max_bytes: int = MAX_MESSAGE_BYTES) -> Iterat
         current_bytes += row_bytes
     if current:
         yield current
+
+
+class _Rows(list):
+    """The rows parameter of one transaction, with a short repr. The driver formats every RUN's
+    parameters for its debug log even when that log is off (neo4j 6.4, `" ".join(map(repr, fields))`
+    in Bolt5x0.run): for 1,000 chunks with 384-float vectors that repr took ~0.45 s, longer than the
+    server's whole write. The packer sends a list subclass exactly as a list."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"
 
 
 class GraphWriter:
@@ -169,56 +135,116 @@ class GraphWriter:
     def ensure_schema(self, dimensions: int | None = None) -> str:
         """Unique constraints (they also index the MERGE keys) and, given the embedding size, the
         vector index. Idempotent. Returns which vector index kind was used."""
-        for statement in CONSTRAINTS:
+        for statement in cypher.CONSTRAINTS:
             self.driver.execute_query(statement, database_=self.settings.database)
         index = self.vector_index()
         if dimensions:
             index.ensure(self.driver, self.settings.database, dimensions)
         return index.name
 
-    # -- writes ----------------------------------------------------------------------------------
-    def _write(self, statement: str, rows: list[dict], report: WriteReport) -> None:
+    # -- writes ---------------------------------------------------------------------------------
+    def _write(self, statement: str, rows: list, report: WriteReport, *, creates: bool = False) -> list:
+        """Run `statement` over `rows` in transactions of at most batch_rows rows; returns its records.
+
+        Two writers of the same batch at once (the sink and `graph sync`) can both MERGE a node the
+        other has not committed yet; the unique constraint then refuses the second (ArcadeDB checks
+        at commit, it takes no lock as Neo4j does). Run again, the MERGE finds the node, so it is
+        retried; a CREATE (`creates`) is not: the caller looks the ids up again instead."""
+        from neo4j.exceptions import ConstraintError
+
+        records: list = []
         if not rows:
-            return
+            return records
         with self.driver.session(database=self.settings.database) as session:
             for chunk in batches(rows, self.settings.batch_rows):
-                session.execute_write(lambda tx, part=chunk: tx.run(statement, rows=part).consume())
+                for attempt in range(MERGE_ATTEMPTS):
+                    try:
+                        records += session.execute_write(lambda tx, part=_Rows(chunk): list(tx.run(statement, rows=part)))
+                        break
+                    except ConstraintError:
+                        if creates or attempt == MERGE_ATTEMPTS - 1:
+                            raise
+                        time.sleep(0.05 * (attempt + 1))
                 report.transactions += 1
+        return records
 
-    def write(self, documents: list[dict], chunks: list[dict], links: list[dict] | None = None,
+    def _read(self, statement: str, values: list) -> list:
+        records: list = []
+        if not values:
+            return records
+        with self.driver.session(database=self.settings.database) as session:
+            for start in range(0, len(values), 10_000):
+                part = _Rows(values[start:start + 10_000])
+                records += session.execute_read(lambda tx, part=part: list(tx.run(statement, rows=part)))
+        return records
+
+    def _write_chunks(self, chunks: list[dict], report: WriteReport) -> None:
+        """CREATE the chunks one lookup shows to be new, MERGE the others (a re-run, a changed model).
+        If another writer creates some of them meanwhile, CREATE fails on the unique constraint and
+        the new rows are MERGEd instead (those written so far are then found, not created twice)."""
+        from neo4j.exceptions import ConstraintError
+
+        existing = {r["id"] for r in self._read(cypher.EXISTING_CHUNKS, [c["id"] for c in chunks])}
+        new, known = [], []
+        for chunk in chunks:
+            (known if chunk["id"] in existing else new).append(chunk)
+            existing.add(chunk["id"])  # a repeated row MERGEs after the first one is created
+        try:
+            self._write(cypher.CREATE_CHUNKS, [c for c in new if c["embedding"]], report, creates=True)
+            self._write(cypher.CREATE_CHUNKS_WITHOUT_VECTOR, [c for c in new if not c["embedding"]], report,
+                        creates=True)
+        except ConstraintError:
+            self._write(cypher.MERGE_CHUNKS, new, report)
+        self._write(cypher.MERGE_CHUNKS, known, report)
+
+    def _prune_chunks(self, documents: list[dict], chunks: list[dict], report: WriteReport) -> None:
+        keep: dict[str, list[str]] = {d["id"]: [] for d in documents}
+        for c in chunks:
+            keep.setdefault(c["doc_id"], []).append(c["id"])
+        records = self._write(cypher.PRUNE_CHUNKS, [{"doc_id": d, "keep": ids} for d, ids in keep.items()], report)
+        report.pruned_chunks = sum(int(r["n"]) for r in records)
+
+    def _write_links(self, links: LinkRows | LinkReader | None, link_sources: Iterable[str], prune: bool,
+                     report: WriteReport) -> None:
+        """Delete the stale LINKS_TO of the batch's pages, then MERGE its link rows. The graph's links
+        are read before the link rows are (when `links` is a reader): a link another batch drew in
+        between is then either not seen here or already among the rows, and is never deleted."""
+        sources = list(dict.fromkeys(link_sources))
+        current = {(r["source"], r["target"]) for r in self._read(cypher.CURRENT_LINKS, sources)} if prune else set()
+        if callable(links):
+            links, now_sources = links()
+            sources = [s for s in sources if s in set(now_sources)]  # a page since moved on is another batch's
+        links = links or []
+        wanted = {(link["source"], link["target"]) for link in links}
+        if prune:
+            stale = [{"source": s, "target": t} for s, t in sorted(current - wanted) if s in set(sources)]
+            self._write(cypher.DELETE_LINKS, stale, report)
+        self._write(cypher.MERGE_LINKS, [{"source": s, "target": t} for s, t in sorted(wanted - current)], report)
+        report.links = len(wanted)
+
+    def write(self, documents: list[dict], chunks: list[dict], links: LinkRows | LinkReader | None = None,
               citations: list[dict] | None = None, link_sources: Iterable[str] = (),
               prune: bool = True) -> WriteReport:
         """Write one partition's rows. `chunks` rows: id, doc_id, text, page, chunk_index, embedding, model.
-        With `prune`, chunks of these documents that are not in `chunks` are deleted, and LINKS_TO
-        from `link_sources` that are not in `links` are deleted (a page that changed)."""
+        `links`: {source, target} rows, or a function returning (rows, link sources) that is called once
+        the documents are in the graph. With `prune`, chunks of these documents that are not in `chunks`
+        are deleted, and LINKS_TO from `link_sources` that are not in `links` (a page that changed).
+        The clock starts once the driver is loaded (importing it takes ~0.4 s once per process)."""
+        self.driver  # noqa: B018 - import and create the driver before the clock starts
         report = WriteReport()
         started = time.monotonic()
         dimensions = next((len(c["embedding"]) for c in chunks if c.get("embedding")), None)
         report.vector_index = self.ensure_schema(dimensions)
-        self._write(MERGE_DOCUMENTS, documents, report)
+        self._write(cypher.MERGE_DOCUMENTS, documents, report)
         report.documents = len(documents)
         t0 = time.monotonic()
-        self._write(MERGE_CHUNKS, chunks, report)
+        self._write_chunks(chunks, report)
         report.chunk_seconds = time.monotonic() - t0
         report.chunks = len(chunks)
         if prune and documents:
-            keep: dict[str, list[str]] = {d["id"]: [] for d in documents}
-            for c in chunks:
-                keep.setdefault(c["doc_id"], []).append(c["id"])
-            before = self.count("MATCH (c:Chunk) RETURN count(c) AS n")
-            self._write(PRUNE_CHUNKS, [{"doc_id": d, "keep": ids} for d, ids in keep.items()], report)
-            report.pruned_chunks = before - self.count("MATCH (c:Chunk) RETURN count(c) AS n")
-        links = links or []
-        sources = set(link_sources)
-        if prune and sources:
-            targets: dict[str, list[str]] = {s: [] for s in sources}
-            for link in links:
-                if link["source"] in targets:
-                    targets[link["source"]].append(link["target"])
-            self._write(PRUNE_LINKS, [{"source": s, "keep": t} for s, t in targets.items()], report)
-        self._write(MERGE_LINKS, links, report)
-        report.links = len(links)
-        self._write(MERGE_CITATIONS, citations or [], report)
+            self._prune_chunks(documents, chunks, report)
+        self._write_links(links, link_sources, prune, report)
+        self._write(cypher.MERGE_CITATIONS, citations or [], report)
         report.citations = len(citations or [])
         report.seconds = time.monotonic() - started
         return report

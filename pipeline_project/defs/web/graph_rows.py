@@ -1,10 +1,13 @@
-"""The rows one batch contributes to the graph, read from the warehouse.
+"""The rows one batch contributes to the graph, read from the warehouse, and `write_batch`, which
+writes them (graph_sink and `graph sync`).
 
 Documents: every document of the batch (PDFs and web pages alike) with its source type, URL or
 source file, and title. Chunks: text, first page, position and the vector for the configured model.
-Links: between saved web pages, in both directions for the batch's pages (a link whose other end
-arrives in a later batch is drawn when that batch is written). Citations: from the bibliography
-domain's `with_metadata` table when it exists (rows with a DOI for one of the batch's documents).
+Links: between saved web pages, in both directions for the batch's pages. They are read again once
+the batch's documents are in the graph, so a link whose other end arrived meanwhile is drawn by
+whichever of the two batches is written last, even when both are written at the same time.
+Citations: from the bibliography domain's `with_metadata` table when it exists (rows with a DOI for
+one of the batch's documents).
 """
 
 from __future__ import annotations
@@ -87,6 +90,22 @@ def _citations(conn, doc_ids: list[str]) -> tuple[list[dict], str | None]:
         f"""SELECT DISTINCT {doc_col}, lower(doi), {title_col or 'NULL'} FROM {CITATIONS_TABLE}
             WHERE doi IS NOT NULL AND doi <> '' {matched} AND {doc_col} IN (SELECT unnest(?))""", [doc_ids]).fetchall()
     return [{"doc_id": d, "doi": doi, "title": t} for d, doi, t in rows], None
+
+
+def links_for_batch(warehouse, batch_id: str) -> tuple[list[dict], list[str]]:
+    """The batch's link rows and the batch's pages (the links' sources), as the warehouse has them now."""
+    with connect(warehouse) as conn:
+        if not (table_exists(conn, "documents") and table_exists(conn, "web_pages")):
+            return [], []
+        return _links(conn, batch_id)
+
+
+def write_batch(writer, warehouse, batch_id: str, model: str):
+    """Write one batch to the graph; returns (its rows, the writer's report)."""
+    rows = rows_for_batch(warehouse, batch_id, model)
+    report = writer.write(rows.documents, rows.chunks, lambda: links_for_batch(warehouse, batch_id), rows.citations,
+                          link_sources=rows.link_sources)
+    return rows, report
 
 
 def rows_for_batch(warehouse, batch_id: str, model: str) -> GraphRows:
