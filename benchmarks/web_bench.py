@@ -8,8 +8,12 @@ server (ArcadeDB from the PyPI wheel arcadedb-embedded, started and stopped here
     .venv/bin/python benchmarks/web_bench.py --graph-only    # graph writes only, rows of the 500-page site
 
 Prints: total time, time from the crawl's start to the first searchable chunk, pages, chunks, and
-chunks written to the graph per second. Targets on a 2-core machine: first searchable chunk ≤ 15 s;
-streaming total ≤ 0.7 × batch; graph writes ≥ 2,000 chunks/s.
+chunks written to the graph per second: the first write on a fresh (cold) server, a re-run, and
+five writes of new pages on the running server, for the sink (with and without ArcadeDB's vector
+index) and for a baseline sending the same MERGE statements through the driver the plain way, with
+the server's and this process's CPU time and the server's JIT compile time, and a digest showing
+that sink and baseline leave the same graph. Targets on a 2-core machine: first searchable chunk
+≤ 15 s; streaming total ≤ 0.7 × batch; graph writes ≥ 2,000 chunks/s.
 """
 
 from __future__ import annotations
@@ -175,9 +179,11 @@ def rows_from_site(pages: int) -> tuple[list, list, list, list]:
 
 class BoltServer:
     """A fresh ArcadeDB (scripts/arcadedb/start.sh) on free ports, stopped by PID: every first write
-    is measured on a cold server with an empty database, as a first `graph sync` would meet it."""
+    is measured on a cold server with an empty database, as a first `graph sync` would meet it.
+    `cpu()` is the CPU time the server and this process have used so far: writes measured in CPU
+    seconds do not depend on what else the machine runs."""
 
-    def __enter__(self):
+    def __enter__(self) -> "BoltServer":
         from pipeline_project.defs.web.graph_settings import GraphSettings
 
         self.state = Path(tempfile.mkdtemp(prefix="web_bench_arcadedb_"))
@@ -185,8 +191,24 @@ class BoltServer:
         env = {**os.environ, "ARCADEDB_BOLT_PORT": str(bolt), "ARCADEDB_HTTP_PORT": str(http), "PYTHON": sys.executable}
         subprocess.run(["bash", str(REPO / "scripts/arcadedb/start.sh"), str(self.state)], env=env, check=True,
                        stdout=subprocess.DEVNULL)
-        return GraphSettings(uri=f"bolt://127.0.0.1:{bolt}", user="root", password="arcadedb-pass",
-                             database="neo4j", arcadedb_http=f"http://127.0.0.1:{http}")
+        self.pid = int((self.state / "server.pid").read_text())
+        self.settings = GraphSettings(uri=f"bolt://127.0.0.1:{bolt}", user="root", password="arcadedb-pass",
+                                      database="neo4j", arcadedb_http=f"http://127.0.0.1:{http}")
+        return self
+
+    def cpu(self) -> tuple[float, float, float | None]:
+        """(server CPU s, this process's CPU s, the server JVM's JIT compile time so far, or None
+        without a JDK's `jstat` on PATH)."""
+        import resource
+
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        jit = None
+        if shutil.which("jstat"):
+            out = subprocess.run(["jstat", "-compiler", str(self.pid)], capture_output=True, text=True).stdout.split()
+            jit = float(out[9]) if len(out) > 9 else None  # Compiled Failed Invalid Time ... → Time
+        return server, own.ru_utime + own.ru_stime, jit
 
     def __exit__(self, *exc):
         subprocess.run(["bash", str(REPO / "scripts/arcadedb/stop.sh"), str(self.state)], check=False,
@@ -243,63 +265,88 @@ def plain_driver_write(settings, docs: list, chunks: list, links: list) -> tuple
         return time.monotonic() - started, chunk_seconds
 
 
-def more_pages(docs: list, chunks: list, links: list, sources: list) -> tuple[list, list, list, list]:
+def more_pages(docs: list, chunks: list, links: list, sources: list, tag: str) -> tuple[list, list, list, list]:
     """The same rows as new pages (every id changed, vectors nudged and renormalised): the next batch of
     new pages a running server receives."""
     import numpy as np
 
-    rng = np.random.default_rng(1)
-    docs = [{**d, "id": d["id"] + "-next", "url": (d["url"] or "") + "?next"} for d in docs]
+    rng = np.random.default_rng(abs(hash(tag)) % 2**32)
+    docs = [{**d, "id": f"{d['id']}-{tag}", "url": f"{d['url'] or ''}?{tag}"} for d in docs]
     moved = []
     for c in chunks:
         vector = np.asarray(c["embedding"]) + rng.normal(scale=0.05, size=len(c["embedding"]))
-        moved.append({**c, "id": c["id"] + "-next", "doc_id": c["doc_id"] + "-next",
+        moved.append({**c, "id": f"{c['id']}-{tag}", "doc_id": f"{c['doc_id']}-{tag}",
                       "embedding": [float(x) for x in vector / np.linalg.norm(vector)]})
-    links = [{"source": link["source"] + "-next", "target": link["target"] + "-next"} for link in links]
-    return docs, moved, links, [s + "-next" for s in sources]
+    links = [{"source": f"{link['source']}-{tag}", "target": f"{link['target']}-{tag}"} for link in links]
+    return docs, moved, links, [f"{s}-{tag}" for s in sources]
 
 
-RUNS = ("first write, cold server", "re-run", "next write, new pages")
+NEXT_WRITES = 5
+RUNS = ("first write, cold server", "re-run", *(f"next write {i}, new pages" for i in range(1, NEXT_WRITES + 1)))
+
+
+def _measured(server: BoltServer, what: str, run: str, index: str, chunks: int, write) -> dict:
+    cpu0, wall0 = server.cpu(), time.monotonic()
+    seconds, chunk_seconds = write()
+    cpu1, wall = server.cpu(), time.monotonic() - wall0
+    jit = cpu1[2] - cpu0[2] if cpu0[2] is not None and cpu1[2] is not None else None
+    return {"what": what, "run": run, "vector_index": index, "chunks": chunks, "seconds": seconds, "jit": jit,
+            "chunk_seconds": chunk_seconds, "server_cpu": cpu1[0] - cpu0[0], "client_cpu": cpu1[1] - cpu0[1], "wall": wall}
 
 
 def graph_rate(docs: list, chunks: list, links: list, sources: list) -> list[dict]:
     """For the sink with and without ArcadeDB's vector index and for the plain-driver baseline, each on
     its own fresh server: the first write (a cold server, an empty database), the same rows again (a
-    re-run), then as many new pages (the server running, as the sink meets it batch after batch)."""
+    re-run), then new pages five times (the server running, as the sink meets it batch after batch)."""
     from dataclasses import replace
 
     from pipeline_project.defs.web.graph import GraphWriter
 
-    rows = {"first write, cold server": (docs, chunks, links, sources), "re-run": (docs, chunks, links, sources),
-            "next write, new pages": more_pages(docs, chunks, links, sources)}
+    first = (docs, chunks, links, sources)
+    rows = {run: first if i < 2 else more_pages(*first, tag=f"next{i - 1}") for i, run in enumerate(RUNS)}
     out = []
     for label, index in (("graph sink", "auto"), ("graph sink, no vector index", "none")):
-        with BoltServer() as settings, GraphWriter(replace(settings, vector_index=index)) as writer:
+        with BoltServer() as server, GraphWriter(replace(server.settings, vector_index=index)) as writer:
             for run in RUNS:
                 d, c, links_, s = rows[run]
-                report = writer.write(d, c, links_, link_sources=s)
-                out.append({"what": label, "run": run, "seconds": report.seconds, "chunk_seconds": report.chunk_seconds,
-                            "vector_index": report.vector_index, "chunks": len(c)})
+
+                def sink(d=d, c=c, links_=links_, s=s):
+                    report = writer.write(d, c, links_, link_sources=s)
+                    return report.seconds, report.chunk_seconds
+
+                out.append(_measured(server, label, run, "arcadedb" if index == "auto" else "none", len(c), sink))
             out[-1]["stats"], out[-1]["digest"] = writer.stats(), graph_digest(writer)
-    with BoltServer() as settings:
+    with BoltServer() as server:
         for run in RUNS:
             d, c, links_, _ = rows[run]
-            seconds, chunk_seconds = plain_driver_write(settings, d, c, links_)
-            out.append({"what": "plain driver (baseline)", "run": run, "seconds": seconds, "chunk_seconds": chunk_seconds,
-                        "vector_index": "arcadedb", "chunks": len(c)})
-        with GraphWriter(settings) as writer:
+            out.append(_measured(server, "plain driver (baseline)", run, "arcadedb", len(c),
+                                 lambda d=d, c=c, links_=links_: plain_driver_write(server.settings, d, c, links_)))
+        with GraphWriter(server.settings) as writer:
             out[-1]["stats"], out[-1]["digest"] = writer.stats(), graph_digest(writer)
     return out
 
 
 def print_graph(results: list[dict], docs: list, chunks: list, links: list) -> None:
+    import statistics
+
     print(f"\ngraph writes to ArcadeDB over Bolt: {len(docs)} documents, {len(chunks)} chunks (384-d vectors), "
-          f"{len(links)} links per write; transactions of up to 1,000 rows; a fresh server for each group of three")
-    print(f"{'what':<29} {'run':<26} {'vector index':<13} {'total s':>8} {'chunks/s whole write':>21} {'chunk phase':>12}")
+          f"{len(links)} links per write; transactions of up to 1,000 rows; a fresh server for each group")
+    print(f"{'what':<29} {'run':<26} {'index':<9} {'total s':>7} {'chunks/s whole write':>21} {'chunk phase':>12}"
+          f" {'CPU s server+client':>20} {'chunks per CPU s':>17} {'server JIT s':>13}")
     for r in results:
-        print(f"{r['what']:<29} {r['run']:<26} {r['vector_index']:<13} {r['seconds']:8.2f} "
-              f"{r['chunks'] / r['seconds']:21,.0f} {r['chunks'] / r['chunk_seconds']:12,.0f}")
-    print("target: ≥ 2,000 chunks/s. whole write: schema check, documents, chunks, pruning, links; chunk phase: chunks only")
+        cpu = r["server_cpu"] + r["client_cpu"]
+        print(f"{r['what']:<29} {r['run']:<26} {r['vector_index']:<9} {r['seconds']:7.2f} "
+              f"{r['chunks'] / r['seconds']:21,.0f} {r['chunks'] / r['chunk_seconds']:12,.0f}"
+              f" {r['server_cpu']:11.2f} + {r['client_cpu']:5.2f} {r['chunks'] / cpu:17,.0f}"
+              f" {'' if r['jit'] is None else format(r['jit'], '13.2f')}")
+    print("whole write: schema check, documents, chunks, pruning, links; chunk phase: the chunks alone. Target ≥ 2,000 chunks/s.\n"
+          "server JIT s: time the server's JIT compilers spent during the write (jstat), on the same 2 cores")
+    for what in dict.fromkeys(r["what"] for r in results):
+        nexts = [r for r in results if r["what"] == what and r["run"].startswith("next write")]
+        print(f"{what}, new pages on a running server, median of {len(nexts)}: "
+              f"{statistics.median(r['chunks'] / r['seconds'] for r in nexts):,.0f} chunks/s whole write, "
+              f"{statistics.median(r['chunks'] / r['chunk_seconds'] for r in nexts):,.0f} chunk phase, "
+              f"{statistics.median(r['chunks'] / (r['server_cpu'] + r['client_cpu']) for r in nexts):,.0f} per CPU second")
     for r in results:
         if "digest" in r:
             print(f"graph after {r['what']}: {r['stats']['nodes']} {r['stats']['relationships']} digest {r['digest']}")
