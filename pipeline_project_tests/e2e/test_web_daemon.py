@@ -113,7 +113,7 @@ def test_a_crawl_launched_like_a_user_streams_into_embeddings_and_the_graph(site
          "--tags", json.dumps({"dagster/partition": CRAWL})], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert launched.returncode == 0, launched.stderr[-2000:]
 
-    batches = wait_for(lambda: _all_written(data, home, log), timeout=240, interval=2,
+    batches = wait_for(lambda: _all_written(data, home, log), timeout=420, interval=2,
                        what=f"the crawl, its batches and the graph (daemon log: {log})")
 
     pages, links = site.expected()
