@@ -1,9 +1,11 @@
 """`pipeline-project drawings compare|progress|list` and the domain's part of `status`.
 
 compare OLD NEW   registers the comparison (the same pair again: the same comparison, no new work).
-                  Without --wait the daemon's sensor runs it (`pipeline-project dev`); with --wait the
-                  command follows it to the end — run by the daemon when one is running, else right
-                  here in this process — and prints the final progress (--json: the API's JSON).
+                  Without --wait the daemon runs it (`pipeline-project dev`): started at once through
+                  the Dagster UI when PIPELINE_DAGSTER_URL names it (e.g. http://127.0.0.1:3000),
+                  else requested by the drawings sensor at its next tick. With --wait the command
+                  follows it to the end — run by the daemon when one is running, else right here in
+                  this process — and prints the final progress (--json: the API's JSON).
 progress JOB      the progress, as GET /api/v1/jobs/JOB/progress returns it (--json).
 """
 
@@ -54,6 +56,7 @@ def print_progress(p: dict) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from pipeline_project.defs.drawings import progress
+    from pipeline_project.defs.drawings.launch import launch_now, ui_configured
     from pipeline_project.defs.drawings.submissions import register_partition, submit
     from pipeline_project.lib.home import get_instance
     from pipeline_project.lib.quarantine import USER
@@ -64,15 +67,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"error: {path} is not a file", file=sys.stderr)
             return 2
     common = shared()
-    sub = submit(common.storage.root_path, common.warehouse, Path(args.old), Path(args.new), name=args.name,
-                 source="cli", owner=USER)
     instance = get_instance()
+    daemon = _daemon_running(instance)
+    launching = daemon and ui_configured()  # the UI queues the run; the daemon's run queue starts it
+    sub = submit(common.storage.root_path, common.warehouse, Path(args.old), Path(args.new), name=args.name,
+                 source="cli", owner=USER, launching=launching)
     register_partition(instance, sub.job_id)
     if not args.json:
         print(f"comparison {sub.job_id}: {'submitted' if sub.created else f'already submitted ({sub.status})'}",
               flush=True)
+    if sub.created and launching:
+        run_id = launch_now(common.warehouse, sub.job_id, launched_by="cli",
+                            log=lambda m: None if args.json else print(f"note: {m}", flush=True))
+        if run_id and not args.json:
+            print(f"run {run_id} queued through the Dagster UI", flush=True)
     if args.wait and sub.status not in TERMINAL:
-        if _daemon_running(instance):
+        if daemon:
             if not args.json:
                 print("the daemon runs it; waiting…", flush=True)
             while (progress.job_progress(common.warehouse, sub.job_id) or {}).get("status") not in TERMINAL:
@@ -81,7 +91,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if not args.json:
                 print("no daemon running: comparing here…", flush=True)
             run_here(instance, sub.job_id)
-    elif not args.wait and not args.json and not _daemon_running(instance):
+    elif not args.wait and not args.json and not daemon:
         print("note: no Dagster daemon is running; start `pipeline-project dev`, or add --wait to compare here")
     found = progress.job_progress(common.warehouse, sub.job_id)
     if args.json:

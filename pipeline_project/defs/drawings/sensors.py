@@ -8,6 +8,9 @@ Each tick (every 5 s):
    POST /api/v1/jobs — gets its partition registered and a run requested (again, up to 3 runs, if a
    run ended before it could start the comparison). A run that dies mid-way is re-executed by the
    instance's run retries (dagster.yaml) and resumes at the first page not done.
+   The web server and the CLI launch their comparisons' runs at once through the Dagster UI when one
+   is known (launch.py); the sensor leaves those alone while the launch is on its way and while any
+   run of the comparison is queued or running, and requests the run itself when the launch failed.
 """
 
 import time
@@ -75,9 +78,8 @@ def take_inbox(storage: StorageResource, warehouse: WarehouseResource, log) -> l
 
 def waiting_comparisons(instance: dg.DagsterInstance, warehouse: WarehouseResource) -> list[tuple[str, int]]:
     """(job id, runs already finished) of comparisons that need a run now."""
-    from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
-
     from pipeline_project.defs.drawings import tables
+    from pipeline_project.defs.drawings.launch import launch_pending
     from pipeline_project.lib import runs
     from pipeline_project.lib.warehouse import connect
 
@@ -87,9 +89,11 @@ def waiting_comparisons(instance: dg.DagsterInstance, warehouse: WarehouseResour
     out = []
     for row in rows:
         key = row["job_id"]
+        if launch_pending(row):
+            continue  # the web server or the CLI is launching its run through the Dagster UI
         tags = {runs.PARTITION_TAG: key}
-        if instance.get_runs_count(dg.RunsFilter(statuses=list(IN_PROGRESS_RUN_STATUSES), tags=tags)):
-            continue  # running (by the daemon, or in a `drawings compare --wait` process)
+        if instance.get_runs_count(dg.RunsFilter(statuses=runs.ACTIVE, tags=tags)):
+            continue  # queued or running (launched by this sensor, through the UI, or by `compare --wait`)
         finished = runs.finished_runs(instance, drawings_comparison_job.name, key)
         if finished < MAX_RUNS_PER_COMPARISON:
             out.append((key, finished))

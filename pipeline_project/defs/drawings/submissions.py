@@ -68,8 +68,12 @@ def _place(source: Path, target: Path, owner: str) -> None:
 
 
 def submit(root: Path, warehouse, old: Path, new: Path, *, name: str | None = None, source: str,
-           owner: str, labels: tuple[str, str] | None = None, page_order: str | None = None) -> Submission:
-    """Register a comparison of `old` and `new` (or find the one already registered)."""
+           owner: str, labels: tuple[str, str] | None = None, page_order: str | None = None,
+           launching: bool = False) -> Submission:
+    """Register a comparison of `old` and `new` (or find the one already registered).
+
+    launching: the caller launches the run itself right after (launch.py); the comparison is marked so
+    the sensor does not request a second one meanwhile."""
     if owner not in (PIPELINE, USER):
         raise ValueError(f"owner must be {PIPELINE!r} or {USER!r}")
     old, new = Path(old), Path(new)
@@ -93,7 +97,7 @@ def submit(root: Path, warehouse, old: Path, new: Path, *, name: str | None = No
            "old_source": str(old.resolve()) if owner == USER else None,
            "new_source": str(new.resolve()) if owner == USER else None,
            "source": source, "owner": owner, "status": "pending", "submitted_at": tables.now(),
-           "page_order": page_order}
+           "page_order": page_order, "launched_at": tables.now() if launching else None}
     with connect(warehouse) as conn:
         tables.upsert_comparison(conn, row)
     return Submission(job_id, True, "pending", display)

@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS drawing_comparisons (
 );
 -- streaming (default) | stage_by_stage: only the benchmark asks for the latter
 ALTER TABLE drawing_comparisons ADD COLUMN IF NOT EXISTS page_order VARCHAR;
+-- set while the web server or the CLI launches the run itself through the Dagster UI (the sensor
+-- leaves the comparison alone meanwhile); the run it launched
+ALTER TABLE drawing_comparisons ADD COLUMN IF NOT EXISTS launched_at TIMESTAMP;
+ALTER TABLE drawing_comparisons ADD COLUMN IF NOT EXISTS launched_run_id VARCHAR;
 CREATE TABLE IF NOT EXISTS drawing_pages (
     job_id VARCHAR NOT NULL,
     page_number INTEGER NOT NULL,                -- 1-based position in the comparison
@@ -114,6 +118,14 @@ def set_status(conn, job_id: str, status: str, error: str | None = None, **extra
         sets.append(f"{stamp_col} = ?")
         params.append(now())
     conn.execute(f"UPDATE drawing_comparisons SET {', '.join(sets)} WHERE job_id = ?", params + [job_id])
+
+
+def set_launched_run(conn, job_id: str, run_id: str | None) -> None:
+    """The run a direct launch queued; None: the launch failed (launched_at is cleared for the sensor)."""
+    if run_id is None:
+        conn.execute("UPDATE drawing_comparisons SET launched_at = NULL WHERE job_id = ?", [job_id])
+    else:
+        conn.execute("UPDATE drawing_comparisons SET launched_run_id = ? WHERE job_id = ?", [run_id, job_id])
 
 
 def set_page_counts(conn, job_id: str, old_pages: int, new_pages: int, total_pages: int) -> None:

@@ -58,7 +58,8 @@ def _reject_upload(upload, reason: str) -> None:
 
 
 async def create_job(request):
-    """Accept an old/new pair, register the comparison and its partition; the sensor requests the run."""
+    """Accept an old/new pair, register the comparison and its partition, and start its run through
+    the Dagster UI when one is known (else the sensor requests it at its next tick)."""
     from starlette.concurrency import run_in_threadpool
 
     from pipeline_project.lib.web import ApiError, receive_files
@@ -84,19 +85,28 @@ async def create_job(request):
 
 
 def _submit_uploads(files, name, order=None):
+    import logging
+
     from fastapi.responses import JSONResponse
 
+    from pipeline_project.defs.drawings.launch import launch_now, ui_configured
     from pipeline_project.defs.drawings.submissions import register_partition, submit
     from pipeline_project.lib.home import get_instance
     from pipeline_project.lib.quarantine import PIPELINE
 
     common = _shared()
+    launching = ui_configured()
     sub = submit(common.storage.root_path, common.warehouse, files["old"].path, files["new"].path, name=name,
                  source="api", owner=PIPELINE, labels=(files["old"].client_name, files["new"].client_name),
-                 page_order=order)
+                 page_order=order, launching=launching)
     register_partition(get_instance(), sub.job_id)
+    run_id = None
+    if sub.created and launching:  # start the run now rather than at the sensor's next tick
+        run_id = launch_now(common.warehouse, sub.job_id, launched_by="api",
+                            log=logging.getLogger("pipeline_project.web").warning)
     body = {"job_id": sub.job_id, "status": sub.status, "created": sub.created, "name": sub.name,
-            "progress_url": f"/api/v1/jobs/{sub.job_id}/progress", "review_url": f"/drawings/{sub.job_id}"}
+            "run_id": run_id, "progress_url": f"/api/v1/jobs/{sub.job_id}/progress",
+            "review_url": f"/drawings/{sub.job_id}"}
     return JSONResponse(body, status_code=201 if sub.created else 200)
 
 

@@ -1,6 +1,8 @@
-"""End to end as a user runs it: the web server and the Dagster daemon as processes; comparisons
-uploaded over HTTP are registered, launched by the sensor, run by the daemon, and followed through
-the progress API until done. A bad pair fails with its reason while the good one completes."""
+"""End to end as a user runs it: `pipeline-project dev` (the Dagster UI, the daemon and the web server,
+as processes). Comparisons uploaded over HTTP are registered and their runs launched at once through
+the Dagster UI; one submitted with `drawings compare` from a shell that knows no UI is requested by the
+sensor instead. Each runs once on the daemon and is followed through the progress API until done. A
+bad pair fails with its reason while the good one completes."""
 
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline_project.lib.web import spawn
 from pipeline_project.samples import drawings as samples
 from pipeline_project_tests.conftest import PROJECT_ROOT
 
@@ -59,57 +60,63 @@ def wait_done(base: str, job_id: str, timeout: float = 300) -> dict:
         time.sleep(1)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)  # by PID, with its run workers
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    """`pipeline-project init`, then the daemon and the web server, as `pipeline-project dev` starts them."""
+    """`pipeline-project init`, then `pipeline-project dev` on free ports."""
     root = tmp_path_factory.mktemp("drawings_e2e")
     data = root / "data"
     env = dict(os.environ, PIPELINE_DATA_DIR=str(data), DAGSTER_HOME=str(data / "dagster_home"))
-    env.pop("PIPELINE_API_TOKEN", None)
+    for name in ("PIPELINE_API_TOKEN", "PIPELINE_DAGSTER_URL"):
+        env.pop(name, None)
     subprocess.run([str(BIN / "pipeline-project"), "init"], env=env, check=True, cwd=PROJECT_ROOT,
                    stdout=subprocess.DEVNULL)
-    daemon_log = open(root / "daemon.log", "w")
-    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=PROJECT_ROOT,
-                              env=env, stdout=daemon_log, stderr=subprocess.STDOUT, start_new_session=True)
-    port = _free_port()
-    server_log = open(root / "server.log", "w")
-    server = spawn("127.0.0.1", port, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+    ui_port, port = _free_port(), _free_port()
+    log = open(root / "dev.log", "w")
+    dev = subprocess.Popen([str(BIN / "pipeline-project"), "dev", "--port", str(ui_port), "--web-port", str(port)],
+                           cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(f"{base}/api/v1/health")
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (root / "server.log").read_text()
-                time.sleep(0.3)
-        yield base, data, root
+        deadline = time.monotonic() + 120
+        for url in (f"http://127.0.0.1:{ui_port}/server_info", f"{base}/api/v1/health"):
+            while True:
+                try:
+                    urllib.request.urlopen(url, timeout=5).read()
+                    break
+                except OSError:
+                    assert dev.poll() is None and time.monotonic() < deadline, (root / "dev.log").read_text()[-3000:]
+                    time.sleep(0.3)
+        yield base, data, root, env
     finally:
-        _stop(server)
-        _stop(daemon)
-        daemon_log.close()
-        server_log.close()
+        os.killpg(dev.pid, signal.SIGINT)  # dev stops the UI, the daemon and the web server
+        try:
+            dev.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait()
+        log.close()
+
+
+def _runs(data: Path, job_id: str) -> list[dg.DagsterRun]:
+    """The comparison's runs, once they have all ended (the progress says completed a moment before)."""
+    with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
+        runs_filter = dg.RunsFilter(job_name="drawings_comparison_job", tags={"dagster/partition": job_id})
+        deadline = time.monotonic() + 120
+        while not all(r.is_finished for r in instance.get_runs(runs_filter)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return list(instance.get_runs(runs_filter))
 
 
 def test_uploaded_comparisons_run_on_the_daemon(tmp_path, running):
-    base, data, root = running
+    base, data, root, env = running
     good = samples.revision_pair(tmp_path / "good", pages=3, seed=31, edits={2: ["add_equipment"]})
     locked = samples.encrypted_copy(good.new, tmp_path / "locked.pdf")
-    good_job = upload(base, good.old, good.new)["job_id"]
+    answer = upload(base, good.old, good.new)
+    good_job = answer["job_id"]
+    assert answer["run_id"], "the web server launched the run through the Dagster UI"
     bad_job = upload(base, good.old, locked)["job_id"]
 
     done = wait_done(base, good_job)
-    assert done["status"] == "completed", f"{done} (daemon log: {root / 'daemon.log'})"
+    assert done["status"] == "completed", f"{done} (log: {root / 'dev.log'})"
     assert [p["diff_result"]["changes_detected"] for p in done["pages"]] == [False, False, True]
     assert "added 'AHU-3'" in done["pages"][2]["summary"]["summary_text"]
     with urllib.request.urlopen(base + done["pages"][2]["diff_result"]["overlay_url"], timeout=30) as r:
@@ -119,14 +126,11 @@ def test_uploaded_comparisons_run_on_the_daemon(tmp_path, running):
     assert failed["status"] == "failed" and "encrypted" in failed["error"]
     assert (data / "quarantine" / "drawings" / bad_job / "new.pdf").is_file()
 
+    (run,) = _runs(data, good_job)  # one run: the sensor did not request a second one
+    assert run.run_id == answer["run_id"] and run.tags["launched_by"] == "api"
+    assert run.status == dg.DagsterRunStatus.SUCCESS
     with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
         assert good_job in instance.get_dynamic_partitions("drawing_comparisons")
-        runs_filter = dg.RunsFilter(job_name="drawings_comparison_job", tags={"dagster/partition": good_job})
-        deadline = time.monotonic() + 120  # the progress says completed a moment before the run ends
-        while not all(r.is_finished for r in instance.get_runs(runs_filter)) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        runs = instance.get_runs(runs_filter)
-        assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS], "one run, launched by the sensor"
         assert good_job in instance.get_materialized_partitions(dg.AssetKey("drawing_diffs"))
 
     # the same pair again: no new comparison, no new run
@@ -134,3 +138,17 @@ def test_uploaded_comparisons_run_on_the_daemon(tmp_path, running):
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(f"{base}/api/v1/jobs/ffffffffffffffff/progress", timeout=30)
     assert missing.value.code == 404 and "no drawing comparison" in json.loads(missing.value.read())["error"]
+
+
+def test_a_comparison_submitted_without_the_ui_is_run_by_the_sensor(tmp_path, running):
+    base, data, root, env = running
+    pair = samples.revision_pair(tmp_path / "set", pages=2, seed=32, edits={0: ["move_wall"]})
+    out = subprocess.run([str(BIN / "pipeline-project"), "drawings", "compare", str(pair.old), str(pair.new),
+                          "--name", "from a shell"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    job_id = out.stdout.split()[1].rstrip(":")
+    done = wait_done(base, job_id)
+    assert done["status"] == "completed" and done["name"] == "from a shell"
+    (run,) = _runs(data, job_id)
+    assert run.tags.get("dagster/sensor_name") == "drawings_sensor" and "launched_by" not in run.tags

@@ -62,3 +62,48 @@ def test_same_pair_again_through_the_inbox_is_no_new_work(tmp_path, instance, st
     result = tick(instance, storage, warehouse)
     assert [r.partition_key for r in result.run_requests] == [first.job_id]
     assert not folder.exists(), "the duplicate copies were the pipeline's: removed"
+
+
+def test_a_comparison_launched_through_the_ui_gets_no_second_run(tmp_path, instance, storage, warehouse):
+    """The web server marks a comparison before launching its run through the Dagster UI: the sensor
+    leaves it alone while that launch is on its way and while the run waits in the queue."""
+    from pipeline_project.defs.drawings import launch, tables
+    from pipeline_project.lib.warehouse import connect
+
+    pair = samples.revision_pair(tmp_path / "src", pages=1, seed=12)
+    sub = submit(storage.root_path, warehouse, pair.old, pair.new, source="api", owner="user", launching=True)
+    assert isinstance(tick(instance, storage, warehouse), dg.SkipReason), "its launch is on its way"
+
+    # its run exists but has not started (queued): Dagster's "in progress" statuses leave such runs out
+    queued = dg.DagsterRun(job_name="drawings_comparison_job", run_id="0" * 8 + "-aaaa-bbbb-cccc-" + "0" * 12,
+                           status=dg.DagsterRunStatus.NOT_STARTED, tags={"dagster/partition": sub.job_id})
+    instance.add_run(queued)
+    with connect(warehouse) as conn:
+        tables.set_launched_run(conn, sub.job_id, queued.run_id)
+    assert isinstance(tick(instance, storage, warehouse), dg.SkipReason), "its run is waiting to start"
+
+    # a launch that never produced a run: after the grace period the sensor requests one
+    instance.delete_run(queued.run_id)
+    later = tables.now() + __import__("datetime").timedelta(seconds=launch.LAUNCH_GRACE_SECONDS + 1)
+    with connect(warehouse) as conn:
+        tables.set_launched_run(conn, sub.job_id, None)  # (what a failed launch records)
+        row = tables.comparison(conn, sub.job_id)
+    assert not launch.launch_pending(row, later)
+    (request,) = tick(instance, storage, warehouse).run_requests
+    assert request.partition_key == sub.job_id
+
+
+def test_a_launch_with_no_ui_to_ask_leaves_the_run_to_the_sensor(tmp_path, instance, storage, warehouse, monkeypatch):
+    from pipeline_project.defs.drawings.launch import launch_now
+    from pipeline_project.lib.web.dagster_ui import DAGSTER_URL_ENV
+
+    with __import__("socket").socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        monkeypatch.setenv(DAGSTER_URL_ENV, f"http://127.0.0.1:{s.getsockname()[1]}")
+    pair = samples.revision_pair(tmp_path / "src", pages=1, seed=13)
+    sub = submit(storage.root_path, warehouse, pair.old, pair.new, source="api", owner="user", launching=True)
+    notes = []
+    assert launch_now(warehouse, sub.job_id, launched_by="api", log=notes.append) is None
+    assert "cannot be reached" in notes[0] and "sensor requests the run" in notes[0]
+    (request,) = tick(instance, storage, warehouse).run_requests
+    assert request.partition_key == sub.job_id
