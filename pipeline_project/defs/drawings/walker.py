@@ -1,26 +1,33 @@
 """Walking one comparison page by page: extract → sheet name → diff → summary, each page committed
-the moment it is done (PNG files atomically, its warehouse rows and its ledger rows in one
-transaction), so the first overlay is there long before the last page is.
+stage by stage the moment a stage is done (PNG files atomically, the stage's warehouse rows and its
+ledger row in one transaction), so the first overlay is there long before the last page is.
 
 Every (page, stage) is an item in the ledger (domain "drawings", partition = the comparison):
-`start` counts an attempt, a failure is retried at once, and the fifth failed attempt makes it a
+a start counts an attempt, a failure is retried at once, and the fifth failed attempt makes it a
 dead letter with its error — that page stops, the others go on. A re-run skips stages already done,
-so a killed run resumes where it stopped. `order="stage_by_stage"` (every page extracted, then every
-page diffed, then summarised) exists to measure what streaming buys; the product uses "streaming".
+so a killed run resumes where it stopped.
+
+In streaming order (the product's) the walk uses both cores: page N+1 is extracted on a second
+thread while page N is diffed and summarised (ahead.py), and the warehouse writes are committed in
+order by a background thread (commits.py) instead of being waited for. `order="stage_by_stage"`
+(every page extracted, then every page diffed, then summarised, one page at a time) exists to measure
+what streaming buys; the product uses "streaming".
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from pipeline_project.defs.drawings import render, tables
+from pipeline_project.defs.drawings.ahead import PagesAhead
+from pipeline_project.defs.drawings.commits import Committer
 from pipeline_project.defs.drawings.plan import PlanEntry, make_plan
+from pipeline_project.defs.drawings.stages import (  # noqa: F401 (where the routes and tests find them)
+    PageInput, PageStages, diff_result_id, overlay_png, page_png, summary_id)
 from pipeline_project.defs.drawings.submissions import DOMAIN, SIDES, job_folder
 from pipeline_project.lib import ledger
 from pipeline_project.lib.quarantine import PIPELINE, USER, quarantine_file
@@ -30,26 +37,11 @@ from pipeline_project.lib.warehouse import connect
 STAGES = ("pages", "sheet_names", "matching", "diff", "summary")
 WALKED = ("pages", "diff", "summary")  # sheet names and matching are done for the whole set in the plan
 STREAMING, STAGE_BY_STAGE = "streaming", "stage_by_stage"
-
-
-def page_png(root: Path, job_id: str, side: str, page: int) -> Path:
-    return job_folder(root, job_id) / "pages" / side / f"page_{page:03d}.png"
-
-
-def overlay_png(root: Path, job_id: str, page_number: int) -> Path:
-    return job_folder(root, job_id) / "overlays" / f"page_{page_number:03d}.png"
+LOOKAHEAD_PAGES = 1  # pages extracted ahead of the page being compared (streaming)
 
 
 def item_id(job_id: str, page_number: int) -> str:
     return f"{job_id}/p{page_number:03d}"
-
-
-def diff_result_id(job_id: str, page_number: int) -> str:
-    return f"diff-{job_id}-{page_number:03d}"
-
-
-def summary_id(job_id: str, page_number: int) -> str:
-    return f"sum-{job_id}-{page_number:03d}"
 
 
 @dataclass
@@ -79,10 +71,8 @@ class Walker:
         self.max_attempts = max_attempts
         self.report = WalkReport(job_id)
         self._t0 = time.monotonic()
-        self._renders: dict[tuple[str, int], render.Rendered] = {}
-        self._started: set[tuple[str, str]] = set()  # (item, stage) whose attempt a previous commit began
-        self._diff_rows: dict[int, dict] = {}
-        self._word_cache: dict[tuple[str, int, int], list | None] = {}
+        self._commits: Committer | None = None
+        self._stages: PageStages | None = None
 
     # ------------------------------------------------------------------------------------ run
     def run(self) -> WalkReport:
@@ -107,15 +97,12 @@ class Walker:
             plan = self._ensure_plan(docs)
             self.report.total_pages = len(plan)
             states = self._states()
-            if self.order == STREAMING:
-                for i, entry in enumerate(plan):
-                    self._walk(entry, docs, WALKED, states, plan[i + 1] if i + 1 < len(plan) else None)
-                    self._renders.clear()
-                    self._word_cache.clear()
-            else:
-                for stage in WALKED:
-                    for entry in plan:
-                        self._walk(entry, docs, (stage,), states)
+            self._stages = PageStages(self.root, self.job_id, docs, self.summarizer, self.dpi)
+            with Committer(self.warehouse, self._committed, self.max_attempts) as self._commits:
+                if self.order == STREAMING:
+                    self._stream(plan, states)
+                else:
+                    self._stage_by_stage(plan, states)
             return self._finish(plan)
         finally:
             for doc in docs.values():
@@ -164,166 +151,100 @@ class Walker:
             rows = ledger.select(conn, domain=DOMAIN, partition_key=self.job_id)
         return {(r.item_id, r.stage): r.state for r in rows}
 
-    # ------------------------------------------------------------------------------------ one page
-    def _todo(self, e: PlanEntry, stages, states) -> list[str]:
-        key = item_id(self.job_id, e.page_number)
-        return [s for s in stages if states.get((key, s)) != ledger.DONE]
+    # ------------------------------------------------------------------------------------ orders
+    def _state(self, e: PlanEntry, stage: str, states) -> str | None:
+        return states.get((item_id(self.job_id, e.page_number), stage))
 
-    def _walk(self, e: PlanEntry, docs, stages, states, following: PlanEntry | None = None) -> None:
-        key = item_id(self.job_id, e.page_number)
-        if all(states.get((key, s)) == ledger.DONE for s in WALKED):
-            if stages[0] == WALKED[0]:
-                self.report.skipped += 1
-            return
-        todo = self._todo(e, stages, states)
-        following_todo = self._todo(following, stages, states) if following is not None else []
-        for i, stage in enumerate(todo):
-            if i + 1 < len(todo):
-                then = (e, todo[i + 1])
-            elif following_todo and states.get((item_id(self.job_id, following.page_number),
-                                                following_todo[0])) != ledger.DEAD_LETTER:
-                then = (following, following_todo[0])  # the next page starts as this one ends
-            else:
-                then = None
-            if not self._attempts(e, stage, docs, states, then):
-                return  # a dead letter: later stages of this page wait for `pipeline-project retry`
+    def _all_done(self, e: PlanEntry, states) -> bool:
+        return all(self._state(e, s, states) == ledger.DONE for s in WALKED)
 
-    def _then(self, then: tuple[PlanEntry, str] | None) -> list[ledger.Entry]:
-        """The next stage's start, written in the same transaction as this stage's result (one
-        warehouse connection per stage instead of two)."""
-        if then is None:
-            return []
-        entry, stage = then
-        self._started.add((item_id(self.job_id, entry.page_number), stage))
-        return [self._entry(entry, stage, ledger.IN_PROGRESS, attempts_delta=1)]
+    def _ready_for(self, e: PlanEntry, stage: str, states) -> bool:
+        """Not done yet, and every earlier stage of the page is (a dead letter stops its page)."""
+        earlier = WALKED[:WALKED.index(stage)]
+        return (self._state(e, stage, states) not in (ledger.DONE, ledger.DEAD_LETTER)
+                and all(self._state(e, s, states) == ledger.DONE for s in earlier))
 
-    def _attempts(self, e: PlanEntry, stage: str, docs, states, then=None) -> bool:
+    def _stream(self, plan: list[PlanEntry], states) -> None:
+        """Each page extract → diff → summary, the next page extracted meanwhile on a second thread."""
+        todo = [e for e in plan if not self._all_done(e, states)]
+        self.report.skipped = len(plan) - len(todo)
+        # the first page has both cores to itself (the first overlay as soon as possible); then the
+        # next page is extracted while this one is diffed and summarised
+        with PagesAhead(lambda e: self._prepare(e, states), todo, LOOKAHEAD_PAGES, hold_first=True) as ahead:
+            for e, page in ahead:
+                if page is None:
+                    ahead.widen()
+                    continue  # its extraction is a dead letter: later stages wait for `pipeline-project retry`
+                if self._ready_for(e, "diff", states):
+                    self._attempts(e, "diff", states, lambda: self._stages.diff(e, page()))
+                ahead.widen()
+                if self._ready_for(e, "summary", states):
+                    self._attempts(e, "summary", states, lambda: self._stages.summary(e, page, self._stored_diff(e)))
+
+    def _prepare(self, e: PlanEntry, states) -> Callable[[], PageInput] | None:
+        """(On the look-ahead thread.) The page extracted, or None when that is a dead letter. A page an
+        earlier run extracted is read back when its diff or summary needs it (a missing PNG then
+        fails that stage, not the walk)."""
+        if self._state(e, "pages", states) == ledger.DONE:
+            return functools.cache(lambda: self._stages.page_input(e))
+        ok, page = self._attempts(e, "pages", states, lambda: self._stages.extract(e, keep=True))
+        return (lambda: page) if ok else None
+
+    def _stage_by_stage(self, plan: list[PlanEntry], states) -> None:
+        """Every page extracted, then every page diffed, then every page summarised, one page at a time."""
+        self.report.skipped = sum(self._all_done(e, states) for e in plan)
+        for e in plan:
+            if self._ready_for(e, "pages", states):
+                self._attempts(e, "pages", states, lambda: self._stages.extract(e, keep=False))
+        for e in plan:
+            if self._ready_for(e, "diff", states):
+                self._attempts(e, "diff", states, lambda: self._stages.diff(e, self._stages.page_input(e)))
+        for e in plan:
+            if self._ready_for(e, "summary", states):
+                self._attempts(e, "summary", states, lambda: self._stages.summary(
+                    e, lambda: self._stages.page_input(e), self._stored_diff(e)))
+
+    def _stored_diff(self, e: PlanEntry) -> dict:
+        def load() -> dict | None:  # diffed by an earlier run
+            with connect(self.warehouse) as conn:
+                return tables.diffs(conn, self.job_id).get(e.page_number)
+
+        return self._stages.stored_diff(e, load)
+
+    # ------------------------------------------------------------------------------------ one stage
+    def _write(self, e: PlanEntry, stage: str, state: str, rows=None, *, urgent: bool = True, **kw) -> None:
+        """Queue a stage's ledger row (and its result rows): committed together, in order (commits.py)."""
+        note = (e.page_number, stage) if state == ledger.DONE else None
+        self._commits.put([self._entry(e, stage, state, **kw)], rows, note=note, urgent=urgent)
+
+    def _committed(self, notes: list) -> None:
+        at = round(time.monotonic() - self._t0, 3)
+        self.report.commits += [(page, stage, at) for page, stage in notes]
+
+    def _attempts(self, e: PlanEntry, stage: str, states, work) -> tuple[bool, object]:
+        """Run one stage of one page until done or a dead letter: (done, what the stage returned)."""
         key = item_id(self.job_id, e.page_number)
         if states.get((key, stage)) == ledger.DEAD_LETTER:
-            return False
-        work = {"pages": self._extract, "diff": self._diff, "summary": self._summary}[stage]
+            return False, None
         while True:
-            if (key, stage) in self._started:
-                self._started.discard((key, stage))
-            else:
-                with connect(self.warehouse) as conn:
-                    ledger.upsert(conn, [self._entry(e, stage, ledger.IN_PROGRESS, attempts_delta=1)],
-                                  self.max_attempts)
+            self._write(e, stage, ledger.IN_PROGRESS, attempts_delta=1, urgent=False)
             try:
-                work(e, docs, then)
+                result = work()
             except Exception as exc:  # any failure of this page's stage: retried, then a dead letter
                 reason = f"{type(exc).__name__}: {exc}"[:2000]
                 self.log(f"{self.job_id} page {e.page_number} {stage} failed: {reason}")
+                self._write(e, stage, ledger.FAILED, error=reason)
+                self._commits.flush()
                 with connect(self.warehouse) as conn:
-                    ledger.upsert(conn, [self._entry(e, stage, ledger.FAILED, error=reason)], self.max_attempts)
                     (row,) = ledger.select(conn, domain=DOMAIN, item_ids=[key], stage=stage)
                 if row.state == ledger.DEAD_LETTER:
                     states[(key, stage)] = ledger.DEAD_LETTER
-                    return False
+                    return False, None
                 continue
+            # a page's pictures are no result a reviewer waits for: they ride with the next diff's commit
+            self._write(e, stage, ledger.DONE, result.write, detail=result.detail, urgent=stage != "pages")
             states[(key, stage)] = ledger.DONE
-            self.report.commits.append((e.page_number, stage, round(time.monotonic() - self._t0, 3)))
-            return True
-
-    def _rendered(self, side: str, page: int, docs) -> render.Rendered:
-        cached = self._renders.get((side, page))
-        if cached is not None:
-            return cached
-        path = page_png(self.root, self.job_id, side, page)
-        if path.exists():
-            image = render.read_png(path)
-            dpi = round(image.shape[1] / docs[side].load_page(page - 1).rect.width * 72)
-            return render.Rendered(image, dpi)
-        raise FileNotFoundError(f"{side} page {page} was not extracted")
-
-    def _extract(self, e: PlanEntry, docs, then=None) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        rendered = {(side, page): render.render_page(docs[side], page - 1, self.dpi)
-                    for side, page in (("old", e.old_page), ("new", e.new_page)) if page is not None}
-        # PNG encoding releases the GIL: both pages at once, one per core
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda item: render.write_png(page_png(self.root, self.job_id, *item[0]), item[1].rgb),
-                          rendered.items()))
-        if self.order == STREAMING:
-            self._renders.update(rendered)
-        with connect(self.warehouse) as conn:
-            ledger.upsert(conn, [self._entry(e, "pages", ledger.DONE, detail={"dpi": self.dpi})] + self._then(then),
-                          self.max_attempts)
-
-    def _words(self, docs, side: str, page: int, width_px: int):
-        """The page's text-layer words in its pixels; None for a page without a text layer."""
-        from pipeline_project.defs.drawings.sheets import MIN_TEXT_CHARS
-
-        key = (side, page, width_px)
-        if key not in self._word_cache:
-            pdf_page = docs[side].load_page(page - 1)
-            self._word_cache[key] = (None if render.text_chars(pdf_page) < MIN_TEXT_CHARS
-                                     else render.page_words(pdf_page, width_px / pdf_page.rect.width))
-        return self._word_cache[key]
-
-    def _diff(self, e: PlanEntry, docs, then=None) -> None:
-        from pipeline_project.defs.drawings import diff
-        from pipeline_project.defs.drawings.overlay import overlay_image
-
-        if e.change_type == "compared":
-            old, new = self._rendered("old", e.old_page, docs), self._rendered("new", e.new_page, docs)
-            old_words = self._words(docs, "old", e.old_page, old.rgb.shape[1])
-            new_words = self._words(docs, "new", e.new_page, new.rgb.shape[1])
-            result = diff.compare_pages(old.gray, new.gray, diff.DiffSettings(dpi=old.dpi), old_words=old_words,
-                                        new_words=new_words, scanned=old_words is None or new_words is None)
-            base, dpi = old.gray, old.dpi
-        else:
-            side, page = ("new", e.new_page) if e.change_type == "added" else ("old", e.old_page)
-            only = self._rendered(side, page, docs)
-            result = diff.whole_page_change(only.gray, added=e.change_type == "added")
-            base, dpi = only.gray, only.dpi
-        path = render.write_png(overlay_png(self.root, self.job_id, e.page_number), overlay_image(base, result))
-        row = {"diff_result_id": diff_result_id(self.job_id, e.page_number), "job_id": self.job_id,
-               "page_number": e.page_number, "drawing_name": e.drawing_name, "overlay_path": str(path),
-               "changes_detected": result.changes_detected, "change_count": result.change_count,
-               "boxes": [r.as_dict() for r in result.regions], "registration": result.registration.as_dict(),
-               "width": int(base.shape[1]), "height": int(base.shape[0]), "dpi": dpi,
-               "tolerance_px": result.tolerance_px, "created_at": tables.now()}
-        with connect(self.warehouse) as conn:
-            conn.execute("BEGIN TRANSACTION")
-            tables.upsert_diff(conn, row)
-            ledger.upsert(conn, [self._entry(e, "diff", ledger.DONE, detail={
-                "change_count": result.change_count, "diff_result_id": row["diff_result_id"]})] + self._then(then),
-                self.max_attempts)
-            conn.execute("COMMIT")
-        self._diff_rows[e.page_number] = {**row, "boxes": json.dumps(row["boxes"]),
-                                          "registration": json.dumps(row["registration"])}
-
-    def _summary(self, e: PlanEntry, docs, then=None) -> None:
-        from pipeline_project.defs.drawings.facts import page_facts
-
-        stored = self._diff_rows.pop(e.page_number, None)
-        if stored is None:  # diffed in an earlier run
-            with connect(self.warehouse) as conn:
-                stored = tables.diffs(conn, self.job_id).get(e.page_number)
-        if stored is None:
-            raise RuntimeError("no diff stored for this page")
-        regions, registration = json.loads(stored["boxes"]), json.loads(stored["registration"])
-        kwargs = {}
-        if e.change_type == "compared" and regions:
-            old, new = self._rendered("old", e.old_page, docs), self._rendered("new", e.new_page, docs)
-            kwargs = {"matrix": np.array(registration["matrix"]), "tolerance_px": stored["tolerance_px"] or 1,
-                      "old_words": self._words(docs, "old", e.old_page, old.rgb.shape[1]),
-                      "new_words": self._words(docs, "new", e.new_page, new.rgb.shape[1])}
-            if kwargs["old_words"] is None or kwargs["new_words"] is None:  # read the regions with OCR
-                kwargs.update(old_gray=old.gray, new_gray=new.gray)
-        facts = page_facts(e.drawing_name, e.change_type, regions, (stored["height"], stored["width"]), **kwargs)
-        summary = self.summarizer.summarize(facts)
-        row = {"summary_id": summary_id(self.job_id, e.page_number), "job_id": self.job_id,
-               "page_number": e.page_number, "headline": summary.headline, "summary_text": summary.text,
-               "summarizer": summary.summarizer, "facts": facts.as_dict(), "created_at": tables.now()}
-        with connect(self.warehouse) as conn:
-            conn.execute("BEGIN TRANSACTION")
-            tables.upsert_summary(conn, row)
-            ledger.upsert(conn, [self._entry(e, "summary", ledger.DONE, detail={"headline": summary.headline})]
-                          + self._then(then), self.max_attempts)
-            conn.execute("COMMIT")
+            return True, result.value
 
     # ------------------------------------------------------------------------------------ endings
     def _set_status(self, status: str, error: str | None = None) -> None:

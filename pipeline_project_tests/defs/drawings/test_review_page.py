@@ -98,10 +98,10 @@ def test_review_page_updates_while_running_and_shows_the_result(tmp_path, server
         browser.open(f"{server}/drawings/{job_id}")
         card = "document.getElementById('page-{}')"
         browser.wait_for(f"{card.format(5)} && {card.format(2)}.dataset.summary === 'completed' && "
-                         f"{card.format(3)}.dataset.diff === 'completed' && "
+                         f"{card.format(3)}.dataset.diff === 'completed' && {card.format(4)}.dataset.ocr === 'completed' && "
                          "[1, 2, 3].every(n => { const i = document.querySelector('#page-' + n + ' img.overlay'); "
                          "return i && i.complete && i.naturalWidth > 0; })",
-                         what="pages 1-2 done and page 3's overlay")
+                         what="pages 1-2 done, page 3's overlay and page 4 extracted")
         running = browser.screenshot(tmp_path / "review_running.png")
         where = f"(screenshot {running})"
         state = browser.js("""Array.from(document.querySelectorAll('article.card')).map(c => ({id: c.id,
@@ -112,7 +112,9 @@ def test_review_page_updates_while_running_and_shows_the_result(tmp_path, server
         assert [c["title"] for c in state] == ["1. A-101", "2. A-105", "3. A-102", "4. A-201", "5. S-101"], where
         assert [c["summary"] for c in state] == ["completed", "completed", "in_progress", "pending", "pending"], where
         assert state[2]["diff"] == "completed" and state[2]["overlay"], f"page 3's overlay shows before its summary {where}"
-        assert state[3]["ocr"] == "pending" and not state[3]["overlay"], where
+        # the next page is extracted while page 3 is summarised, but no further: pages come one by one
+        assert state[3]["diff"] == "pending" and not state[3]["overlay"], where
+        assert state[4]["ocr"] == "pending", where
         assert state[1]["text"].startswith("A-105: new sheet"), where
         assert browser.js("document.getElementById('count-diff').textContent") == "3/5", where
         assert browser.dialogs == ["This server needs an access token (PIPELINE_API_TOKEN):"], browser.dialogs
