@@ -110,7 +110,8 @@ def dispatch(waiting: list[WaitingFile], settings: DispatchSettings, history: Di
     policy = BatchPolicy(min_pages=decision.min_pages, max_wait_seconds=decision.wait_seconds,
                          min_file_age_seconds=min_file_age_seconds)
     if decision.cut_all_now or decision.cut_newer_than is None:
-        return plan_batches(waiting, policy, now, idle=decision.cut_all_now), history, decision
+        batches = plan_batches(waiting, policy, now, idle=decision.cut_all_now)
+        return batches, history.with_latency_cut(now) if decision.cut_all_now and batches else history, decision
     # newcomers after a quiet spell go now, on their own; older files keep their throughput-first wait
     newcomers = [f for f in waiting if f.first_seen >= decision.cut_newer_than]
     older = [f for f in waiting if f.first_seen < decision.cut_newer_than]

@@ -12,12 +12,13 @@ arrivals are, whatever their volume and whatever the sensor's tick interval.
 2. Latency-first, for newcomers after a quiet spell: when a run slot is free and none of the
    `quiet_minutes` (9) whole minutes before the newest waiting file's minute was busy — about ten quiet
    minutes — the files of that minute are cut now. A folder dropped a few minutes after another counts
-   as quiet too (at most one busy minute in the 30 before). At most 2 such cuts in 30 minutes, so the
-   start of a stream costs two small batches, not one per tick. A steady 1 PDF/min is never quiet.
+   as quiet too (at most one busy minute in the 30 before). At most 2 latency-first cuts (rules 2 and 3)
+   in 30 minutes, so the start of a stream costs two small batches, not one per tick. A steady
+   1 PDF/min is never quiet.
 3. Latency-first, for a tail: when a run slot is free and no file arrived in the last `quiet_minutes` + 1
    minutes, whatever still waits is cut (the last files of a stream that stopped).
 4. Throughput-first otherwise: a partial batch waits until its oldest file has waited
-   min(max_wait, wait_per_busy_minute (4 min) × busy minutes of the last hour). A steady stream of
+   min(max_wait, wait_per_busy_minute (5 min) × busy minutes of the last hour). A steady stream of
    ≥ 1 PDF/min has 60 busy minutes an hour (random arrivals at that rate: ~38), so its partial batch may
    wait max_wait (local 150 min), longer than the 100 ± 10 minutes 1,000 pages take to gather at that
    rate: every batch is a full one. A third drop within a few minutes waits ~10 minutes (rule 3).
@@ -47,7 +48,7 @@ LATENCY_CUTS_PER_LOOKBACK = 2
 class DispatchSettings:
     min_pages: int = 1000
     max_wait_seconds: float = 150 * MINUTE  # throughput-first: the longest a partial batch waits
-    wait_per_busy_minute: float = 4 * MINUTE  # throughput-first: wait grows with the busy minutes of the hour
+    wait_per_busy_minute: float = 5 * MINUTE  # throughput-first: wait grows with the busy minutes of the hour
     latency_first: bool = True  # the local engine; SLURM/GPU: False
     quiet_minutes: int = 9  # whole minutes without an arrival: a spell of 9-11 minutes
     budget: int = 30_000  # dynamic partitions this instance should hold (see partition_budget_default)

@@ -57,7 +57,7 @@ def test_a_lone_pdf_after_a_quiet_spell_goes_at_the_next_tick():
 
 
 def test_a_steady_stream_of_one_pdf_a_minute_makes_only_full_batches():
-    stream = steady(1, 8 * 60)  # 480 ten-page PDFs over 8 hours
+    stream = steady(1, 5 * 60)  # 300 ten-page PDFs over 5 hours
     cut, stranded = run(stream, until=stream[-1])
     sizes = [10 * len(files) for _, files in cut]
     # the start of the stream is served latency-first (two small batches), then only full ones
