@@ -50,6 +50,7 @@ class SlurmOcrEngine(SlurmCluster, OcrEngine):
             payload_mode=env_str("PIPELINE_SLURM_PAYLOAD_MODE", "olmocr"),
             olmocr_args=shlex.split(env_str("PIPELINE_SLURM_OLMOCR_ARGS", "")),
             pages_per_pdf=env_int("PIPELINE_SLURM_PAGES_PER_PDF", 500),
+            payload_path=env_str("PIPELINE_SLURM_OCR_PAYLOAD", ""),  # a site's own wrapper script
         )
 
     def ocr_batch(self, context, batch_id: str, inputs: list[OcrInput], work_dir: Path) -> OcrBatchResult:
