@@ -7,7 +7,7 @@ Three layers, in the order a request passes them:
    their way only extend the pause — and raised by a quarter after about a second's worth of good
    answers, never above the ceiling) and pyrate-limiter's sliding-window log holding the hard
    ceiling — the documented limit, or a lower one the service announces in its rate headers.
-The window is `margin` (10 %) longer than the service's interval, so requests that leave on time still
+The window is `margin` (5 %) longer than the service's interval, so requests that leave on time still
 arrive on time after scheduling and network jitter.
 """
 
@@ -37,7 +37,7 @@ class ThrottleStats:
 
 
 def _limiter(rate: float, margin: float) -> "Limiter":
-    """Whole requests per (longer-than-a-second) window: 10/s → 10 per 1100 ms."""
+    """Whole requests per (longer-than-a-second) window: 10/s → 10 per 1050 ms."""
     from pyrate_limiter import InMemoryBucket, Limiter, Rate
 
     count = max(1, int(rate)) if rate >= 1 else 1
@@ -46,7 +46,7 @@ def _limiter(rate: float, margin: float) -> "Limiter":
 
 
 class Throttle:
-    def __init__(self, name: str, rate: float, concurrency: int, margin: float = 0.10):
+    def __init__(self, name: str, rate: float, concurrency: int, margin: float = 0.05):
         self.name, self.margin = name, margin
         self.ceiling = rate
         self.pace = rate
