@@ -69,9 +69,9 @@ def counts(home: Path) -> dict:
     by_status: dict[str, int] = {}
     for run in runs:
         by_status[run.status.value] = by_status.get(run.status.value, 0) + 1
-    evaluation = check.evaluation if check else None
+    evaluation = check.evaluation if check else None  # a check still running has no outcome yet
     return {"partitions": partitions, "runs": len(runs), "runs_by_status": by_status,
-            "budget_check": None if evaluation is None else
+            "budget_check": None if evaluation is None or not hasattr(evaluation, "passed") else
             {"passed": evaluation.passed, "description": evaluation.description}}
 
 
