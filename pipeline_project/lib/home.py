@@ -1,9 +1,12 @@
 """The project's own Dagster instance: $DAGSTER_HOME, default $PIPELINE_DATA_DIR/dagster_home.
 
-Its dagster.yaml uses the queued run coordinator (needed by `dagster job launch`) with two runs at a
-time, one per core here: batches overlap (OCR of batch N+1 while batch N is embedded) without
-oversubscribing the machine. Run retries and run monitoring are on, so a run whose process dies is
-re-executed by the daemon without anyone acting.
+Its dagster.yaml keeps runs, events and schedules in SQLite under $DAGSTER_HOME, or in PostgreSQL
+(dagster-postgres) when $PIPELINE_DAGSTER_PG_URL is set as it is written: the URL itself stays in the
+environment (the file names the variable), so no password lands on disk. It uses the queued run
+coordinator (needed by `dagster job launch`) with two runs at a time, one per core here: batches
+overlap (OCR of batch N+1 while batch N is embedded) without oversubscribing the machine. Run
+retries and run monitoring are on, so a run whose process dies is re-executed by the daemon without
+anyone acting.
 """
 
 from __future__ import annotations
@@ -37,8 +40,17 @@ telemetry:
   enabled: false
 nux:
   enabled: false  # no "join the community" pop-up over the UI
-# Scale-out: replace SQLite with Postgres (storage: postgres: ...) and pick a run launcher
-# (dagster-docker, dagster-k8s, ...) here; the code location does not change. See docs/ARCHITECTURE.md.
+# Scale-out: runs, events and schedules on Postgres (set PIPELINE_DAGSTER_PG_URL before `init`, or add
+# the storage block below by hand) and a run launcher (dagster-docker, dagster-k8s, ...) here; the code
+# location does not change. See docs/POSTGRES.md.
+"""
+
+POSTGRES_STORAGE = """\
+# Runs, event log and schedules in PostgreSQL; the URL is read from the environment at every start.
+storage:
+  postgres:
+    postgres_url:
+      env: PIPELINE_DAGSTER_PG_URL
 """
 
 
@@ -52,8 +64,9 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2),
-                                              max_retries=env_int("PIPELINE_RUN_RETRIES", 2)))
+        text = DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2),
+                                   max_retries=env_int("PIPELINE_RUN_RETRIES", 2))
+        config.write_text(text + (POSTGRES_STORAGE if os.environ.get("PIPELINE_DAGSTER_PG_URL") else ""))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
