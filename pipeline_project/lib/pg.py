@@ -105,6 +105,15 @@ class _Pool:
         conn.close()
 
 
+    def close_idle(self, url: str | None = None) -> None:
+        """Close idle connections (of one URL, or all): before a database is dropped, at exit."""
+        with self._lock:
+            keys = [k for k in self._idle if url is None or k[1] == url]
+            conns = [c for k in keys for c in self._idle.pop(k)]
+        for conn in conns:
+            conn.close()
+
+
 POOL = _Pool()
 
 

@@ -4,38 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from pipeline_project.defs.documents.tables import ensure_schema
 from pipeline_project.lib.embedder import EmbedderResource
+from pipeline_project.lib.vectors import nearest
 from pipeline_project.lib.warehouse import connect
 
 
 def search(warehouse: DuckDBResource, embedder: EmbedderResource, query: str, k: int = 5) -> list[dict]:
     """Top-k chunks by cosine similarity (vectors are normalised, so a dot product)."""
+    vector = embedder.embed([query])[0]
     with connect(warehouse) as conn:
         ensure_schema(conn)
-        table = conn.execute("SELECT chunk_id, embedding FROM embeddings WHERE model = ?", [embedder.model]).fetch_arrow_table()
-    if table.num_rows == 0:
+        top = nearest(conn, vector, k, model=embedder.model)
+    if not top:
         return []
-    column = table.column("embedding").combine_chunks()
-    matrix = column.values.to_numpy(zero_copy_only=False).reshape(table.num_rows, -1)
-    scores = matrix @ np.asarray(embedder.embed([query])[0], dtype=np.float32)
-    top = np.argsort(-scores)[:k]
-    ids = [table.column("chunk_id")[int(i)].as_py() for i in top]
+    ids = [cid for cid, _ in top]
     with connect(warehouse) as conn:
         rows = conn.execute(
             """SELECT c.chunk_id, d.source_file, c.doc_id, c.page_start, c.page_end, c.text
                FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN (SELECT unnest(?))""", [ids]).fetchall()
     by_id = {r[0]: r for r in rows}
     hits = []
-    for i, cid in zip(top, ids):
+    for cid, score in top:
         if cid not in by_id:
             continue
         _, source, doc_id, p0, p1, text = by_id[cid]
         url = source if (source or "").startswith(("http://", "https://")) else None  # a crawled page
-        hits.append({"score": round(float(scores[i]), 4), "source_file": url or Path(source or "").name,
+        hits.append({"score": round(score, 4), "source_file": url or Path(source or "").name,
                      "url": url, "doc_id": doc_id, "page": p0, "page_end": p1, "chunk_id": cid, "text": text})
     return hits
 
