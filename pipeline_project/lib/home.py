@@ -1,8 +1,10 @@
 """The project's own Dagster instance: $DAGSTER_HOME, default $PIPELINE_DATA_DIR/dagster_home.
 
 Its dagster.yaml keeps runs, events and schedules in SQLite under $DAGSTER_HOME, or in PostgreSQL
-(dagster-postgres) when $PIPELINE_DAGSTER_PG_URL is set as it is written: the URL itself stays in the
-environment (the file names the variable), so no password lands on disk. It uses the queued run
+(dagster-postgres) when $PIPELINE_DAGSTER_PG_URL (postgresql://user:password@host:port/db) is set as
+it is written. The URL is written into the file (readable by its owner only) with psycopg2 named as
+the driver: SQLAlchemy 2.1 would otherwise pick psycopg 3, on which some of Dagster's queries fail.
+It uses the queued run
 coordinator (needed by `dagster job launch`) with two runs at a time, one per core here: batches
 overlap (OCR of batch N+1 while batch N is embedded) without oversubscribing the machine. Run
 retries and run monitoring are on, so a run whose process dies is re-executed by the daemon without
@@ -46,12 +48,21 @@ nux:
 """
 
 POSTGRES_STORAGE = """\
-# Runs, event log and schedules in PostgreSQL; the URL is read from the environment at every start.
+# Runs, event log and schedules in PostgreSQL (from PIPELINE_DAGSTER_PG_URL when this file was written).
 storage:
   postgres:
-    postgres_url:
-      env: PIPELINE_DAGSTER_PG_URL
+    postgres_url: "{url}"
 """
+
+
+def dagster_pg_url(url: str) -> str:
+    """A postgresql:// URL with psycopg2 as SQLAlchemy's driver (an explicit driver is kept)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        from pipeline_project.lib.settings import UserError
+
+        raise UserError(f"PIPELINE_DAGSTER_PG_URL must be a postgresql:// URL, not {url!r}")
+    return url if "+" in scheme else f"postgresql+psycopg2://{rest}"  # SQLAlchemy 2 refuses postgres://
 
 
 def dagster_home() -> Path:
@@ -66,7 +77,11 @@ def ensure_dagster_home() -> Path:
     if not config.exists():
         text = DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2),
                                    max_retries=env_int("PIPELINE_RUN_RETRIES", 2))
-        config.write_text(text + (POSTGRES_STORAGE if os.environ.get("PIPELINE_DAGSTER_PG_URL") else ""))
+        pg_url = os.environ.get("PIPELINE_DAGSTER_PG_URL", "").strip()
+        if pg_url:
+            text += POSTGRES_STORAGE.format(url=dagster_pg_url(pg_url).replace('"', '%22'))
+        config.touch(mode=0o600)
+        config.write_text(text)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -63,6 +63,12 @@ def _parse_vector(text: str | None, cur=None) -> list[float] | None:
     return None if text is None else np.fromstring(text[1:-1], sep=",", dtype=np.float32).tolist()
 
 
+def libpq_url(url: str) -> str:
+    """The URL as libpq takes it: SQLAlchemy's `postgresql+psycopg2://` names a driver libpq does not know."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql://{rest}" if sep and "+" in scheme else url
+
+
 class _Pool:
     """A few idle connections per (process, URL): a Dagster step opens many short connections."""
 
@@ -75,7 +81,7 @@ class _Pool:
             idle = self._idle.get((os.getpid(), url))
             if idle:
                 return idle.pop()
-        conn = psycopg2.connect(url)
+        conn = psycopg2.connect(libpq_url(url))
         conn.autocommit = True  # transactions are explicit (BEGIN ... COMMIT), as in the DuckDB code
         ext.register_type(_NUMERIC, conn)
         with conn.cursor() as cur:

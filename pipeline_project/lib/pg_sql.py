@@ -10,6 +10,8 @@ understand needs no rule:
 - `INSERT OR IGNORE INTO ...` becomes `INSERT INTO ... ON CONFLICT DO NOTHING`;
 - `INSERT OR REPLACE INTO t ...` becomes an upsert on t's primary key (`conflict_keys` supplies it);
 - `any_value(` becomes `min(` (PostgreSQL 15 has no any_value; every use picks one of equal values);
+- the type `DOUBLE` becomes `DOUBLE PRECISION`;
+- `json_extract_string(col, '$.key')` / `json_extract(col, '$.key')` become `col::jsonb ->> / -> 'key'`;
 - in DDL, a `FLOAT[]` column is an embedding and becomes pgvector's `vector`.
 """
 
@@ -23,6 +25,8 @@ _INSERT_OR = re.compile(r"^\s*INSERT\s+OR\s+(IGNORE|REPLACE)\s+INTO\s+([A-Za-z_]
                         re.IGNORECASE)
 _ANY_VALUE = re.compile(r"\bany_value\s*\(", re.IGNORECASE)
 _FLOAT_LIST = re.compile(r"\bFLOAT\s*\[\s*\]", re.IGNORECASE)
+_JSON_FIELD = re.compile(r"\bjson_extract(_string)?\s*\(\s*([A-Za-z_][\w.]*)\s*,\s*'\$\.(\w+)'\s*\)", re.IGNORECASE)
+_DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)", re.IGNORECASE)
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.IGNORECASE)
 _SELECT_COLS = re.compile(r"\bSELECT\s+(.*?)\s+FROM\b", re.IGNORECASE | re.DOTALL)
 
@@ -85,6 +89,7 @@ def _selected_columns(body: str) -> list[str]:
 def translate(sql: str, *, with_params: bool, conflict_keys: Callable[[str], list[str]] | None = None) -> str:
     """DuckDB SQL → PostgreSQL. `with_params`: psycopg will format the string (so `%` is doubled)."""
     ddl = is_ddl(sql)
+    sql = _JSON_FIELD.sub(lambda m: f"({m.group(2)}::jsonb {'->>' if m.group(1) else '->'} '{m.group(3)}')", sql)
     pieces = []
     for kind, text in _segments(sql):
         if kind == "comment":
@@ -92,6 +97,7 @@ def translate(sql: str, *, with_params: bool, conflict_keys: Callable[[str], lis
         if kind == "code":
             text = _UNNEST.sub(lambda m: "<> ALL(?)" if m.group(1) else "= ANY(?)", text)
             text = _ANY_VALUE.sub("min(", text)
+            text = _DOUBLE.sub("DOUBLE PRECISION", text)
             if ddl:
                 text = _FLOAT_LIST.sub("vector", text)
             if with_params:

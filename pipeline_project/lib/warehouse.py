@@ -33,7 +33,7 @@ _WAITS = {"count": 0, "seconds": 0.0}
 
 
 def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.split(":", 1)[0] in ("postgresql", "postgres")
+    return bool(url) and url.split(":", 1)[0].split("+")[0] in ("postgresql", "postgres")
 
 
 def lock_waits() -> dict:
@@ -110,8 +110,9 @@ def connect(resource: DuckDBResource, *, read_only: bool = False) -> Iterator[du
 
 
 def warehouse_from_path(path: str) -> WarehouseResource:
-    """The DuckDB warehouse at `path`, or the Postgres one when $PIPELINE_WAREHOUSE_URL names it."""
-    return WarehouseResource(database=path, url=warehouse_url())
+    """The DuckDB file at `path` (whatever $PIPELINE_WAREHOUSE_URL says: some DuckDB files are not the
+    warehouse, e.g. observations' views over Parquet)."""
+    return WarehouseResource(database=path)
 
 
 def warehouse_url() -> str:

@@ -33,6 +33,18 @@ def test_insert_or_ignore_and_replace_become_on_conflict():
         pg("INSERT OR REPLACE INTO t (a) VALUES (?)", keys=lambda table: [])
 
 
+def test_types():
+    assert pg("CREATE TABLE t (score DOUBLE, s DOUBLE PRECISION)", params=False) == \
+        "CREATE TABLE t (score DOUBLE PRECISION, s DOUBLE PRECISION)"
+    assert pg("SELECT x::DOUBLE FROM t WHERE d = ?") == "SELECT x::DOUBLE PRECISION FROM t WHERE d = %s"
+
+
+def test_json_fields():
+    assert pg("SELECT json_extract_string(detail, '$.retry_at'), CAST(json_extract(d.detail, '$.bytes') AS BIGINT) "
+              "FROM t WHERE a = ?") == \
+        "SELECT (detail::jsonb ->> 'retry_at'), CAST((d.detail::jsonb -> 'bytes') AS BIGINT) FROM t WHERE a = %s"
+
+
 def test_any_value_and_embedding_columns():
     assert pg("SELECT doc_id, any_value(source_file) FROM d GROUP BY doc_id", params=False) == \
         "SELECT doc_id, min(source_file) FROM d GROUP BY doc_id"

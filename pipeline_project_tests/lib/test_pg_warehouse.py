@@ -25,7 +25,8 @@ from pipeline_project_tests import postgres
 from pipeline_project_tests.defs.documents.helpers import claim_inbox
 
 # the status/retry scenario of lib/test_status_retry.py, run here with the Postgres warehouse
-from pipeline_project_tests.lib.test_status_retry import downloads, test_retry_fetches_a_dead_letter_once_it_can  # noqa: F401
+from pipeline_project_tests.lib.test_status_retry import (  # noqa: F401
+    downloads, test_retry_fetches_a_dead_letter_once_it_can)
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +35,11 @@ def pg_url(monkeypatch, data_dir):
         monkeypatch.setenv("PIPELINE_WAREHOUSE_URL", url)
         yield url
         POOL.close_idle(url)
+
+
+@pytest.fixture
+def warehouse(storage, pg_url) -> WarehouseResource:
+    return WarehouseResource(database=str(storage.warehouse_path), url=pg_url)
 
 
 def rows(warehouse: WarehouseResource, sql: str) -> list[tuple]:
