@@ -9,10 +9,10 @@ server (ArcadeDB from the PyPI wheel arcadedb-embedded, started and stopped here
 
 Prints: total time, time from the crawl's start to the first searchable chunk, pages, chunks, and
 chunks written to the graph per second: the first write on a fresh (cold) server, a re-run, and
-five writes of new pages on the running server, for the sink (with and without ArcadeDB's vector
-index) and for a baseline sending the same MERGE statements through the driver the plain way, with
-the server's and this process's CPU time and the server's JIT compile time, and a digest showing
-that sink and baseline leave the same graph. Targets on a 2-core machine: first searchable chunk
+writes of new pages on a warm server, for the sink (with and without ArcadeDB's vector index) and
+for a baseline sending the same MERGE statements through the driver the plain way, with the
+server's and this process's CPU time and the server's JIT compile time, and a digest showing that
+sink and baseline leave the same graph. Targets on a 2-core machine: first searchable chunk
 ≤ 15 s; streaming total ≤ 0.7 × batch; graph writes ≥ 2,000 chunks/s.
 """
 
@@ -281,76 +281,89 @@ def more_pages(docs: list, chunks: list, links: list, sources: list, tag: str) -
     return docs, moved, links, [f"{s}-{tag}" for s in sources]
 
 
-NEXT_WRITES = 5
-RUNS = ("first write, cold server", "re-run", *(f"next write {i}, new pages" for i in range(1, NEXT_WRITES + 1)))
+WARM_ROUNDS = 12  # writes of new pages per writer on a running server; the medians use the last half
 
 
-def _measured(server: BoltServer, what: str, run: str, index: str, chunks: int, write) -> dict:
-    cpu0, wall0 = server.cpu(), time.monotonic()
+def _measured(server: BoltServer, write, chunks: int) -> dict:
+    cpu0 = server.cpu()
     seconds, chunk_seconds = write()
-    cpu1, wall = server.cpu(), time.monotonic() - wall0
-    jit = cpu1[2] - cpu0[2] if cpu0[2] is not None and cpu1[2] is not None else None
-    return {"what": what, "run": run, "vector_index": index, "chunks": chunks, "seconds": seconds, "jit": jit,
-            "chunk_seconds": chunk_seconds, "server_cpu": cpu1[0] - cpu0[0], "client_cpu": cpu1[1] - cpu0[1], "wall": wall}
+    cpu1 = server.cpu()
+    return {"seconds": seconds, "chunk_seconds": chunk_seconds, "chunks": chunks,
+            "server_cpu": cpu1[0] - cpu0[0], "client_cpu": cpu1[1] - cpu0[1],
+            "jit": cpu1[2] - cpu0[2] if cpu0[2] is not None and cpu1[2] is not None else None}
+
+
+def _median(label: str, run: str, writes: list[dict]) -> dict:
+    """The median write of the last half (the server's JIT compilers are still busy in the first)."""
+    import statistics
+
+    last = writes[len(writes) // 2:]
+    out = {"what": label, "run": f"{run}, median of {len(last)}"}
+    for key in ("seconds", "chunk_seconds", "chunks", "server_cpu", "client_cpu"):
+        out[key] = statistics.median(w[key] for w in last)
+    out["jit"] = None if last[0]["jit"] is None else statistics.median(w["jit"] for w in last)
+    return out
+
+
+def _sink(writer, rows):
+    def write():
+        report = writer.write(rows[0], rows[1], rows[2], link_sources=rows[3])
+        return report.seconds, report.chunk_seconds
+
+    return write
 
 
 def graph_rate(docs: list, chunks: list, links: list, sources: list) -> list[dict]:
-    """For the sink with and without ArcadeDB's vector index and for the plain-driver baseline, each on
-    its own fresh server: the first write (a cold server, an empty database), the same rows again (a
-    re-run), then new pages five times (the server running, as the sink meets it batch after batch)."""
+    """On fresh servers: the first write (a cold server, an empty database) and the same rows again (a
+    re-run), for the sink and for the plain-driver baseline; then, on the sink's server, new pages
+    written by the sink and by the baseline in turn (the server warm, as it is batch after batch, and
+    its JIT shared by both); the same without ArcadeDB's vector index."""
     from dataclasses import replace
 
     from pipeline_project.defs.web.graph import GraphWriter
 
     first = (docs, chunks, links, sources)
-    rows = {run: first if i < 2 else more_pages(*first, tag=f"next{i - 1}") for i, run in enumerate(RUNS)}
-    out = []
-    for label, index in (("graph sink", "auto"), ("graph sink, no vector index", "none")):
-        with BoltServer() as server, GraphWriter(replace(server.settings, vector_index=index)) as writer:
-            for run in RUNS:
-                d, c, links_, s = rows[run]
-
-                def sink(d=d, c=c, links_=links_, s=s):
-                    report = writer.write(d, c, links_, link_sources=s)
-                    return report.seconds, report.chunk_seconds
-
-                out.append(_measured(server, label, run, "arcadedb" if index == "auto" else "none", len(c), sink))
-            out[-1]["stats"], out[-1]["digest"] = writer.stats(), graph_digest(writer)
+    fresh = lambda tag: more_pages(*first, tag=tag)  # noqa: E731
+    out: list[dict] = []
     with BoltServer() as server:
-        for run in RUNS:
-            d, c, links_, _ = rows[run]
-            out.append(_measured(server, "plain driver (baseline)", run, "arcadedb", len(c),
-                                 lambda d=d, c=c, links_=links_: plain_driver_write(server.settings, d, c, links_)))
+        for run in ("first write, cold server", "re-run"):
+            out.append({"what": "plain driver (baseline)", "run": run, **_measured(
+                server, lambda: plain_driver_write(server.settings, docs, chunks, links), len(chunks))})
         with GraphWriter(server.settings) as writer:
             out[-1]["stats"], out[-1]["digest"] = writer.stats(), graph_digest(writer)
+    for label, index in (("graph sink", "auto"), ("graph sink, no vector index", "none")):
+        with BoltServer() as server, GraphWriter(replace(server.settings, vector_index=index)) as writer:
+            for run in ("first write, cold server", "re-run"):
+                out.append({"what": label, "run": run, **_measured(server, _sink(writer, first), len(chunks))})
+            out[-1]["stats"], out[-1]["digest"] = writer.stats(), graph_digest(writer)
+            baseline = "plain driver (baseline)" + label.removeprefix("graph sink")
+            warm: dict[str, list] = {label: [], baseline: []}
+            for i in range(WARM_ROUNDS):
+                warm[label].append(_measured(server, _sink(writer, fresh(f"{index}-sink{i}")), len(chunks)))
+                rows = fresh(f"{index}-plain{i}")
+                warm[baseline].append(_measured(
+                    server, lambda rows=rows: plain_driver_write(writer.settings, *rows[:3]), len(chunks)))
+            out += [_median(what, "new pages, warm server", writes) for what, writes in warm.items()]
     return out
 
 
 def print_graph(results: list[dict], docs: list, chunks: list, links: list) -> None:
-    import statistics
-
     print(f"\ngraph writes to ArcadeDB over Bolt: {len(docs)} documents, {len(chunks)} chunks (384-d vectors), "
-          f"{len(links)} links per write; transactions of up to 1,000 rows; a fresh server for each group")
-    print(f"{'what':<29} {'run':<26} {'index':<9} {'total s':>7} {'chunks/s whole write':>21} {'chunk phase':>12}"
-          f" {'CPU s server+client':>20} {'chunks per CPU s':>17} {'server JIT s':>13}")
+          f"{len(links)} links per write; transactions of up to 1,000 rows")
+    print(f"{'what':<29} {'run':<39} {'total s':>7} {'chunks/s whole write':>21} {'chunk phase':>12}"
+          f" {'CPU s server + client':>22} {'server JIT s':>13}")
     for r in results:
-        cpu = r["server_cpu"] + r["client_cpu"]
-        print(f"{r['what']:<29} {r['run']:<26} {r['vector_index']:<9} {r['seconds']:7.2f} "
-              f"{r['chunks'] / r['seconds']:21,.0f} {r['chunks'] / r['chunk_seconds']:12,.0f}"
-              f" {r['server_cpu']:11.2f} + {r['client_cpu']:5.2f} {r['chunks'] / cpu:17,.0f}"
-              f" {'' if r['jit'] is None else format(r['jit'], '13.2f')}")
+        jit = "" if r["jit"] is None else f"{r['jit']:13.2f}"
+        print(f"{r['what']:<29} {r['run']:<39} {r['seconds']:7.2f} {r['chunks'] / r['seconds']:21,.0f}"
+              f" {r['chunks'] / r['chunk_seconds']:12,.0f} {r['server_cpu']:13.2f} + {r['client_cpu']:5.2f} {jit}")
     print("whole write: schema check, documents, chunks, pruning, links; chunk phase: the chunks alone. Target ≥ 2,000 chunks/s.\n"
-          "server JIT s: time the server's JIT compilers spent during the write (jstat), on the same 2 cores")
-    for what in dict.fromkeys(r["what"] for r in results):
-        nexts = [r for r in results if r["what"] == what and r["run"].startswith("next write")]
-        print(f"{what}, new pages on a running server, median of {len(nexts)}: "
-              f"{statistics.median(r['chunks'] / r['seconds'] for r in nexts):,.0f} chunks/s whole write, "
-              f"{statistics.median(r['chunks'] / r['chunk_seconds'] for r in nexts):,.0f} chunk phase, "
-              f"{statistics.median(r['chunks'] / (r['server_cpu'] + r['client_cpu']) for r in nexts):,.0f} per CPU second")
+          "server JIT s: time the server JVM's JIT compilers spent during the write (jstat), on the same 2 cores.\n"
+          "new pages, warm server: the sink and the baseline take turns on the sink's server (12 writes each).")
     for r in results:
         if "digest" in r:
-            print(f"graph after {r['what']}: {r['stats']['nodes']} {r['stats']['relationships']} digest {r['digest']}")
-    digests = {r["digest"] for r in results if "digest" in r and r["vector_index"] == "arcadedb"}
+            print(f"graph after {r['what']} (first write + re-run): {r['stats']['nodes']} {r['stats']['relationships']}"
+                  f" digest {r['digest']}")
+    digests = {r["digest"] for r in results if "digest" in r and "no vector index" not in r["what"]}
     print("sink and baseline leave the same graph: " + ("yes" if len(digests) == 1 else f"NO ({digests})"))
 
 

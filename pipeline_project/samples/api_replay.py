@@ -63,6 +63,7 @@ class Books:
     limit_violations: int = 0  # 429s sent because the client exceeded a documented limit
     injected: Counter = field(default_factory=Counter)  # faults sent on purpose, by kind
     fault_times: list = field(default_factory=list)  # (monotonic time answered, kind)
+    answers: list = field(default_factory=list)  # (monotonic time answered, status)
     paths: Counter = field(default_factory=Counter)
     spent_usd: float = 0.0
 
@@ -228,6 +229,23 @@ class ApiReplay:
             self.books = defaultdict(Books)
         self.faults.clear()
 
+    def reset(self) -> None:
+        """Clean books, no faults, and no PDFs served: as freshly started (a shared server between tests)."""
+        self.reset_books()
+        with self.lock:
+            self.pdf_files.clear()
+            self.oa_pdf_redirect.clear()
+
+    def books_summary(self) -> dict:
+        with self.lock:
+            return {name: {"requests": len(b.arrivals), "max_per_second": b.max_per_window(1.0),
+                           "max_concurrent": b.max_active, "statuses": {str(k): v for k, v in b.statuses.items()},
+                           "limit_violations": b.limit_violations, "injected": dict(b.injected),
+                           "paths": dict(b.paths), "spent_usd": round(b.spent_usd, 4),
+                           "arrivals": [round(t, 4) for t in b.arrivals],
+                           "answers": [(round(t, 4), s) for t, s in b.answers]}
+                    for name, b in self.books.items()}
+
     def serve_pdf_for(self, work_id: str, name: str, data: bytes) -> str:
         """Point an OpenAlex work's open-access PDF link at a file this server serves."""
         self.pdf_files[name] = data
@@ -255,12 +273,16 @@ class ApiReplay:
         with self.lock:
             self.books[service].active -= 1
             self.books[service].statuses[status] += 1
+            self.books[service].answers.append((time.monotonic(), status))
 
     def _handler(self):
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body leave in two writes; with Nagle's algorithm the body would wait ~40 ms for
+            # the client's delayed ACK on every answer, a delay no real API adds
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
@@ -271,6 +293,8 @@ class ApiReplay:
                 service, _, rest = parts.path.lstrip("/").partition("/")
                 if service == "files":
                     return self._file(rest)
+                if service == "_books":  # the server's own accounting, for a client in another process
+                    return self._json(200, server.books_summary(), {})
                 if service not in (CROSSREF, OPENALEX):
                     return self._send(404, "Not found.", "text/plain")
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -556,3 +580,26 @@ def cited_works(catalog: Catalog, count: int, *, seed: int = 0, with_doi: float 
         work_id = expected if service == CROSSREF else record["id"].rsplit("/", 1)[-1]
         out.append(CitedWork(text, expected, service, work_id))
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m pipeline_project.samples.api_replay [--latency 0.3]`: serve until Ctrl-C and print the
+    settings that point the bibliography at it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fixtures", type=Path, default=None, help="recorded responses (default: ../shared/fixtures/apis)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    with ApiReplay(args.fixtures, latency=args.latency, host=args.host) as server:
+        print(f"export PIPELINE_CROSSREF_BASE_URL={server.base_url(CROSSREF)}")
+        print(f"export PIPELINE_OPENALEX_BASE_URL={server.base_url(OPENALEX)}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

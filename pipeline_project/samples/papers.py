@@ -12,6 +12,7 @@ reference stream, hyphenation across lines, running headers and page numbers.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -407,7 +408,7 @@ def benchmark_papers(folder: Path, count: int, seed: int = 100) -> list[PaperTru
     """`count` ~10-page papers in rotating styles, for the extraction benchmark."""
     styles = ["ieee", "apa", "chicago", "vancouver"]
     return [write_paper(Path(folder) / f"paper_{i:04d}.pdf",
-                        PaperSpec(style=styles[i % 4], references=40, columns=1 + i % 2, body_paragraphs=30,
+                        PaperSpec(style=styles[i % 4], references=40, columns=1 + i % 2, body_paragraphs=70,
                                   seed=seed + i))
             for i in range(count)]
 
@@ -440,8 +441,8 @@ def paper_citing(path: Path, entries: list[str], seed: int = 0, title: str | Non
     lay.gap(10)
     lay.line("References", size=11)
     for n, entry in enumerate(entries, 1):
-        text = entry if entry.lstrip().startswith(("[", f"{n}.")) else f"[{n}] {entry}"
-        lay.paragraph(text, rest=10, size=8.5)
+        bare = re.sub(r"^\s*(?:\[\d+\]|\d+\.)\s*", "", entry)  # one numbering style for the whole list
+        lay.paragraph(f"[{n}] {bare}", rest=10, size=8.5)
     lay.close()
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.subset_fonts()

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from pipeline_project_tests.net import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -126,12 +126,6 @@ def _parse(url: str, screenshot: Path, dom_file: Path) -> Page:
 # ----------------------------------------------------------------------------------------- fixtures
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(args: list[str], env: dict) -> str:
     done = subprocess.run([str(BIN / "pipeline-project"), *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -177,7 +171,7 @@ LOCATIONS_QUERY = """{ workspaceOrError { __typename ... on Workspace { location
 @pytest.fixture(scope="module")
 def webserver(processed_env, ui_tmp) -> str:
     """dagster-webserver alone (no daemon) on a free port; yields its URL once the code location loaded."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = ui_tmp / "webserver.log"
     with open(log_path, "w") as log:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import yaml
 from pipeline_project import samples
 from pipeline_project_tests.conftest import PROJECT_ROOT
 from pipeline_project_tests.defs.documents.helpers import claim_inbox, wait_for
+from pipeline_project_tests.net import free_port
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -33,12 +33,6 @@ WEEKS = ["2023-01-02", "2023-01-09", "2023-01-16"]
 STAGES = ["weekly_observations", "typology", "classification", "manifest", "manifold", "sql_analysis"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +75,7 @@ def project(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def ui(project) -> str:
     """`pipeline-project dev` on a free port; yields the UI's URL once the code location has loaded."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = project["root"] / "dev.log"
     with open(log_path, "w") as log:

@@ -15,6 +15,7 @@ import pytest
 
 from pipeline_project.defs.documents.intake import sha256_file
 from pipeline_project.defs.documents.ocr.base import OcrInput
+from pipeline_project.samples.mixed_pdfs import mixed_pdf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = Path(os.environ.get("PIPELINE_SLURM_STATE_DIR", PROJECT_ROOT / ".ci-state" / "slurm"))
@@ -76,4 +77,13 @@ def make_inputs(folder: Path, docs: int = 2, pages: int = 3) -> list[OcrInput]:
     for d in range(docs):
         pdf = make_pdf(folder / f"doc{d}.pdf", pages, f"document {d}")
         inputs.append(OcrInput(sha256_file(pdf), pdf, pdf.name, pages))
+    return inputs
+
+
+def mixed_inputs(folder: Path, layouts: dict[str, str]) -> list[OcrInput]:
+    """One PDF per name, pages as the layout says: T = text layer, S = scanned picture of text."""
+    inputs = []
+    for n, (name, layout) in enumerate(layouts.items()):
+        pdf = mixed_pdf(folder / f"{name}.pdf", layout, seed=n)
+        inputs.append(OcrInput(sha256_file(pdf), pdf, pdf.name, len(layout)))
     return inputs

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline_project.defs.documents.ocr.slurm import SlurmOcrEngine
 
-from .conftest import PAYLOADS, make_inputs
+from .conftest import PAYLOADS, mixed_inputs
 
 pytestmark = [pytest.mark.slurm, pytest.mark.timeout(300, method="thread")]
 
@@ -38,15 +38,15 @@ def logs_of(run) -> str:
 
 
 def test_batch_runs_as_one_slurm_job(slurm_env, tmp_path):
-    inputs = make_inputs(tmp_path / "pdfs", docs=2, pages=3)
+    inputs = mixed_inputs(tmp_path / "pdfs", {"doc0": "SS", "doc1": "TS"})
     run, result = run_probe(SlurmOcrEngine.from_env(), inputs, tmp_path / "work")
     assert run.success
     assert not result.failures
     assert [r["metadata"]["doc_id"] for r in result.records] == [i.doc_id for i in inputs]
-    assert "document 1 page 3" in result.records[1]["text"]
-    assert result.records[0]["attributes"]["page_methods"] == ["text_layer"] * 3
+    assert "sheet 2 of doc1" in result.records[1]["text"]
+    assert result.records[0]["attributes"]["page_methods"] == ["ocr"] * 2
     meta = result.metadata
-    assert meta["slurm_outcome"] == "completed" and meta["pages_ocr"] == 6
+    assert meta["slurm_outcome"] == "completed" and meta["pages_ocr"] == 3
     assert meta["slurm_state"] == "COMPLETED" and meta["slurm_exit_code"] == 0
     assert meta["slurm_job_id"] > 0 and "elapsed_seconds" in meta
     mat = run.get_asset_materialization_events()[0].materialization.metadata
@@ -56,7 +56,7 @@ def test_batch_runs_as_one_slurm_job(slurm_env, tmp_path):
 def test_failing_job_is_retried_then_dead_lettered(slurm_env, tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINE_SLURM_ATTEMPTS", "2")
     engine = SlurmOcrEngine.from_env().model_copy(update={"payload_path": str(PAYLOADS / "fails.py")})
-    inputs = make_inputs(tmp_path / "pdfs", docs=2, pages=1)
+    inputs = mixed_inputs(tmp_path / "pdfs", {"doc0": "S", "doc1": "TS"})
     run, result = run_probe(engine, inputs, tmp_path / "work")
     assert run.success  # the pipeline goes on; the documents become dead letters
     assert not result.records
@@ -72,7 +72,7 @@ def test_failing_job_is_retried_then_dead_lettered(slurm_env, tmp_path, monkeypa
 def test_scancel_is_reported_as_cancelled(slurm_env, tmp_path):
     engine = SlurmOcrEngine.from_env().model_copy(update={"payload_path": str(PAYLOADS / "sleeps.py"),
                                                           "attempts": 2})
-    inputs = make_inputs(tmp_path / "pdfs", docs=1, pages=1)
+    inputs = mixed_inputs(tmp_path / "pdfs", {"doc0": "S"})
     cancelled = []
 
     def cancel_when_running():

@@ -91,7 +91,7 @@ def downloaded_references(context: dg.AssetExecutionContext, warehouse: Warehous
                           storage: StorageResource, bibliography: BibliographyResource):
     batch_id = context.partition_key
     report = downloads.download_batch(warehouse, storage, batch_id, workers=bibliography.download_workers,
-                                      log=context.log.info)
+                                      log=context.log.info, progress=progress.PROGRESS)
     if report.paused:
         context.log.warning(f"downloads paused: {report.paused}")
     return dg.MaterializeResult(

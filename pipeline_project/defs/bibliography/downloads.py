@@ -106,7 +106,7 @@ def staging_folder(storage) -> Path:
 
 
 def download_batch(warehouse, storage, batch_id: str, *, workers: int = 4, fetch_settings=None,
-                   log=lambda m: None) -> DownloadReport:
+                   log=lambda m: None, progress=None) -> DownloadReport:
     """Fetch the batch's queued works with the ingest downloader, then file each one."""
     from pipeline_project.defs.ingest.backpressure import disk_state
     from pipeline_project.defs.ingest.download_ledger import DownloadLedger
@@ -118,6 +118,8 @@ def download_batch(warehouse, storage, batch_id: str, *, workers: int = 4, fetch
     queue = io.queued_downloads(warehouse, batch_id).to_dict("records")
     staging = staging_folder(storage)
     items = [DownloadItem(i, row["work_key"], row["pdf_url"], _file_name(row)) for i, row in enumerate(queue)]
+    if progress:
+        progress.queued("download", len(items))
 
     def should_pause() -> str:
         disk = disk_state(storage.root_path)
@@ -136,6 +138,12 @@ def download_batch(warehouse, storage, batch_id: str, *, workers: int = 4, fetch
             outcome, size = _file_away(warehouse, storage, batch_id, row, path)
             report.outcomes[outcome] += 1
             report.bytes += size
+            if progress:
+                progress.finished("download", outcome)
+        elif progress:
+            reason = report.failures.get(item.item_id) or report.paused or "not fetched"
+            progress.finished("download", "failed" if item.item_id in report.failures else "not started",
+                              re.sub(r" for https?://\S+", "", reason))
     report.seconds = time.monotonic() - started
     return report
 

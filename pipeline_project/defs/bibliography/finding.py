@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline_project.defs.bibliography.headings import numbered_section_heading, reference_heading, stop_heading
+from pipeline_project.defs.bibliography.headings import heading_in, numbered_section_heading, stop_heading
 from pipeline_project.defs.bibliography.layout import Line
 from pipeline_project.defs.bibliography.signals import is_prose_line, reference_likeness
 from pipeline_project.defs.bibliography.splitting import (
@@ -90,7 +90,7 @@ def _pages(heading_page: int | None, entries: list[Entry]) -> list[int]:
 
 
 def headed_lists(stream: list[Line]) -> list[FoundList]:
-    heads = [i for i, ln in enumerate(stream) if reference_heading(ln.text)]
+    heads = [i for i, ln in enumerate(stream) if heading_in(ln.text)]
     found = []
     for k, i in enumerate(heads):
         limit = heads[k + 1] if k + 1 < len(heads) else len(stream)
@@ -98,7 +98,7 @@ def headed_lists(stream: list[Line]) -> list[FoundList]:
         style, entries = split_entries(stream[i + 1:end])
         entries = entries if style.startswith("numbered") else trim(entries)  # numbers are evidence enough
         if acceptable(entries):
-            found.append(FoundList(reference_heading(stream[i].text), style, entries,
+            found.append(FoundList(heading_in(stream[i].text), style, entries,
                                    _pages(stream[i].page, entries), i, end))
     return found
 

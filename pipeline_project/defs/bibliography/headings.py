@@ -92,3 +92,12 @@ def stop_heading(line: str) -> bool:
 def numbered_section_heading(line: str) -> bool:
     """'5 Discussion', 'IV. Results': a new numbered section (no commas, digits or periods after)."""
     return bool(_NUMBERED_SECTION.match(line.strip()))
+
+
+def heading_in(line: str) -> str | None:
+    """The heading on this line: the whole line, or what follows a wide gap (a heading printed
+    beside a figure's axis label or another column's line)."""
+    found = reference_heading(line)
+    if found or "      " not in line:
+        return found
+    return reference_heading(re.split(r"\s{6,}", line.strip())[-1])

@@ -11,7 +11,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-STAGES = ("extract", "enrich", "download")
+STAGES = ("documents", "extract", "enrich", "download")
 
 
 @dataclass

@@ -7,11 +7,12 @@ with a reason a person can act on.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pymupdf
+
+from pipeline_project.lib.hashing import sha256_file  # noqa: F401  (callers import it from here too)
 
 # Readers accept junk before the header; the PDF spec's implementations look within the first KiB.
 HEADER_SEARCH_BYTES = 1024
@@ -45,14 +46,6 @@ def open_pdf(path: Path) -> pymupdf.Document:
     except UnicodeEncodeError:
         return pymupdf.open(stream=Path(path).read_bytes(), filetype="pdf")
     return pymupdf.open(path, filetype="pdf")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def describe_non_pdf(head: bytes) -> str:

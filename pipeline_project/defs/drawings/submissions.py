@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline_project.defs.drawings import tables
+from pipeline_project.lib.hashing import sha256_file
 from pipeline_project.lib.quarantine import PIPELINE, USER
 from pipeline_project.lib.text import storable
 from pipeline_project.lib.warehouse import connect
@@ -23,14 +24,6 @@ from pipeline_project.lib.warehouse import connect
 DOMAIN = "drawings"
 PARTITIONS_NAME = "drawing_comparisons"
 SIDES = ("old", "new")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def job_id_for(old_sha: str, new_sha: str) -> str:
@@ -77,7 +70,7 @@ def submit(root: Path, warehouse, old: Path, new: Path, *, name: str | None = No
     if owner not in (PIPELINE, USER):
         raise ValueError(f"owner must be {PIPELINE!r} or {USER!r}")
     old, new = Path(old), Path(new)
-    old_sha, new_sha = file_sha256(old), file_sha256(new)
+    old_sha, new_sha = sha256_file(old), sha256_file(new)
     job_id = job_id_for(old_sha, new_sha)
     labels = labels or (old.name, new.name)
     tables.ensure_tables(warehouse)

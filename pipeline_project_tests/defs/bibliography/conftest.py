@@ -34,7 +34,7 @@ def suite(tmp_path_factory) -> dict[str, tuple[papers.PaperTruth, list[tuple[int
 @pytest.fixture(scope="session")
 def api():
     """The Crossref/OpenAlex replay server on loopback, started once per session; each test that
-    uses it through `replay` starts with clean books and no faults."""
+    uses it through `replay` starts with clean books, no faults and no PDFs served."""
     from pipeline_project.samples.api_replay import ApiReplay
 
     with ApiReplay(latency=0.01) as server:
@@ -43,8 +43,8 @@ def api():
 
 @pytest.fixture
 def replay(api):
-    api.reset_books()
+    api.reset()
     api.latency = 0.01
     api.openalex_daily_usd = 1.0
     yield api
-    api.reset_books()
+    api.reset()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,10 @@ import pytest
 
 from pipeline_project.samples import drawings as samples
 from pipeline_project_tests.conftest import PROJECT_ROOT
+from pipeline_project_tests.net import free_port
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> dict:
@@ -70,7 +64,7 @@ def running(tmp_path_factory):
         env.pop(name, None)
     subprocess.run([str(BIN / "pipeline-project"), "init"], env=env, check=True, cwd=PROJECT_ROOT,
                    stdout=subprocess.DEVNULL)
-    ui_port, port = _free_port(), _free_port()
+    ui_port, port = free_port(), free_port()
     log = open(root / "dev.log", "w")
     dev = subprocess.Popen([str(BIN / "pipeline-project"), "dev", "--port", str(ui_port), "--web-port", str(port)],
                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

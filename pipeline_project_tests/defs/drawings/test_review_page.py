@@ -9,7 +9,6 @@ DOM assertions on the live page as it polls, and screenshots kept in the test's 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ from pipeline_project.defs.drawings.walker import Walker
 from pipeline_project.lib.web import spawn
 from pipeline_project.samples import drawings as samples
 from pipeline_project_tests.defs.drawings.browser import Browser
+from pipeline_project_tests.net import free_port
 
 pytestmark = pytest.mark.e2e
 TOKEN = "review-page-test-token"
@@ -41,12 +41,6 @@ class HeldAt(LocalSummarizer):
         return super().summarize(facts)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _multipart(files: dict[str, bytes]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{k}.pdf\"\r\n"
@@ -58,7 +52,7 @@ def _multipart(files: dict[str, bytes]) -> tuple[bytes, str]:
 def server(tmp_path, data_dir, monkeypatch):
     home = tmp_path / "dagster_home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "w")
     env = dict(__import__("os").environ, PIPELINE_DATA_DIR=str(data_dir), DAGSTER_HOME=str(home))
     proc = spawn("127.0.0.1", port, TOKEN, env=env, stdout=log, stderr=subprocess.STDOUT)

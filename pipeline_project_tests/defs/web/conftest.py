@@ -8,7 +8,6 @@ scripts/arcadedb/start.sh on free ports and stopped by its PID; if PIPELINE_TEST
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pipeline_project.defs.web.config import load_config
 from pipeline_project.defs.web.crawl_log import read_run
 from pipeline_project.defs.web.crawl_process import start_crawl
 from pipeline_project.samples.sites import GeneratedSite, crawl_config_yaml
+from pipeline_project_tests.net import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 HUGE_CAP = 1_000_000  # bytes; the site's huge page is 3 MiB
@@ -55,14 +55,8 @@ def crawled(site, tmp_path_factory):
     return root, run
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _closed_port() -> int:
-    return _free_port()  # nothing listens there once the probe socket is closed
+    return free_port()  # nothing listens there once the probe socket is closed
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +70,7 @@ def bolt_server(tmp_path_factory):
                "http": os.environ.get("PIPELINE_TEST_ARCADEDB_HTTP_URL", "")}
         return
     state = tmp_path_factory.mktemp("arcadedb")
-    bolt, http = _free_port(), _free_port()
+    bolt, http = free_port(), free_port()
     env = {**os.environ, "ARCADEDB_BOLT_PORT": str(bolt), "ARCADEDB_HTTP_PORT": str(http),
            "ARCADEDB_ROOT_PASSWORD": "test-password", "ARCADEDB_HEAP": "512m",
            "PYTHON": sys.executable}

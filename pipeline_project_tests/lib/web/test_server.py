@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 from pipeline_project.lib.web import ApiError, UnsafeBind, WebSettings, create_app, receive_files, spawn
 from pipeline_project.lib.web.security import check_bind
 from pipeline_project.lib.web.uploads import client_label
+from pipeline_project_tests.net import free_port
 
 PDF = b"%PDF-1.7\n" + b"x" * 5000
 
@@ -175,14 +175,8 @@ def test_server_command_refuses_a_public_address_without_token():
     assert done.returncode == 2 and "refusing to listen on 0.0.0.0" in done.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_spawned_server_answers_on_loopback(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = dict(__import__("os").environ, PIPELINE_DATA_DIR=str(tmp_path))
     env.pop("PIPELINE_API_TOKEN", None)
     proc = spawn("127.0.0.1", port, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

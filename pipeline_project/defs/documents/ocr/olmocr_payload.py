@@ -9,9 +9,13 @@ Modes (extras["mode"]):
 - "olmocr": production. `python -m olmocr.pipeline WORKSPACE --markdown --pdfs ...` on a GPU node,
   then its `WORKSPACE/results/*.jsonl` are converted to our records (doc_id, page_methods added).
   Needs only dagster-pipes + olmocr in the cluster env; this module imports nothing of the project.
-- "cpu": the CPU STAND-IN used by tests and CI. Runs LocalOcrEngine's per-page logic (PyMuPDF text
-  layer + Tesseract) on the cluster node; needs pipeline_project importable there (extras
-  ["project_src"] is put on sys.path) with its dependencies.
+- "cpu": the CPU STAND-IN used by tests and CI. Runs Tesseract (the local engine's OCR) on EVERY page
+  it is sent, as olmOCR would; needs pipeline_project importable there (extras["project_src"] is put
+  on sys.path) with its dependencies.
+
+The PDFs it gets are the batch's routed PDFs (ocr/routing.py): only pages without a usable text layer.
+It writes its SLURM job id into the output folder first thing, so a retried Dagster run can find a
+running job again (pipeline_project/lib/slurm_batch.py).
 """
 
 import glob
@@ -87,14 +91,16 @@ def run_olmocr(manifest: list[dict], out_dir: Path, extras: dict, log) -> tuple[
 
 
 def run_cpu_stand_in(manifest: list[dict], out_dir: Path, extras: dict, log) -> tuple[list[dict], dict]:
-    """CPU STAND-IN (tests/CI): the local engine's per-page logic, run inside the SLURM job."""
+    """CPU STAND-IN (tests/CI): Tesseract on every page, as the local engine OCRs a scanned page."""
     if extras.get("project_src"):
         sys.path.insert(0, extras["project_src"])
     from pipeline_project.defs.documents.ocr.base import OcrInput
     from pipeline_project.defs.documents.ocr.local import LocalOcrEngine
 
     inputs = [OcrInput(m["doc_id"], Path(m["pdf_path"]), m["source_file"], int(m["pages"])) for m in manifest]
-    engine = LocalOcrEngine(workers=int(extras.get("cpu_workers") or 0))
+    # no page is taken from a text layer here: routing already read those on the Dagster side, and
+    # olmOCR, which this stands in for, OCRs every page it gets
+    engine = LocalOcrEngine(workers=int(extras.get("cpu_workers") or 0), min_text_chars=10**9)
     # parts are kept in the batch folder (not the attempt's): a retried job resumes finished documents
     result = engine.ocr_batch(None, extras.get("batch_id", ""), inputs, Path(extras["parts_dir"]))
     return result.records, result.failures
@@ -109,6 +115,8 @@ def main() -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         started = time.time()
         job = os.environ.get("SLURM_JOB_ID", "?")
+        if job.isdigit():  # lets a retried Dagster run find this job again (lib/slurm_batch.py)
+            (out_dir / "job_id").write_text(job, encoding="utf-8")
         try:
             manifest = json.loads(Path(extras["manifest"]).read_text(encoding="utf-8"))
             mode = extras.get("mode", "olmocr")
