@@ -24,7 +24,7 @@ import json
 import os
 import re
 import threading
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,15 @@ SCHEMA_LOCK = 0x5049_5045  # pg_advisory_xact_lock key serialising schema statem
 _DONE_DDL: set[tuple[str, str]] = set()
 _DONE_LOCK = threading.Lock()
 IDLE_PER_URL = 8
+# DuckDB functions the project's SQL uses that PostgreSQL lacks, as SQL functions of the same name
+COMPAT_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION regexp_extract_all(subject text, pattern text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT coalesce(array_agg(m[1]), '{}') FROM regexp_matches(subject, pattern, 'g') AS m $$;
+CREATE OR REPLACE FUNCTION list_inner_product(a vector, b double precision[]) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT -(a <#> b::vector) $$;
+"""
 _EMPTY_DTYPES = {16: bool, 20: "int64", 21: "int64", 23: "int64", 700: "float32", 701: "float64"}  # by type oid
 
 
@@ -85,12 +94,14 @@ class _Pool:
         conn.autocommit = True  # transactions are explicit (BEGIN ... COMMIT), as in the DuckDB code
         ext.register_type(_NUMERIC, conn)
         with conn.cursor() as cur:
-            cur.execute("SELECT to_regtype('vector')::oid")
-            oid = cur.fetchone()[0]
+            cur.execute("SELECT to_regtype('vector')::oid, to_regprocedure('regexp_extract_all(text, text)')")
+            oid, compat = cur.fetchone()
             if oid is None:
                 _locked_ddl(conn, "CREATE EXTENSION IF NOT EXISTS vector")
                 cur.execute("SELECT to_regtype('vector')::oid")
                 oid = cur.fetchone()[0]
+            if compat is None:
+                _locked_ddl(conn, COMPAT_FUNCTIONS)
         ext.register_type(ext.new_type((oid,), "VECTOR", _parse_vector), conn)
         return conn
 
@@ -154,10 +165,11 @@ class PgConnection:
         self._temp: set[str] = set()
 
     # -- the DuckDB API ----------------------------------------------------------------------------
-    def execute(self, sql: str, parameters: Iterable | None = None) -> "PgConnection":
+    def execute(self, sql: str, parameters: Iterable | Mapping | None = None) -> "PgConnection":
         self._materialize_named(sql)
-        params = list(parameters) if parameters is not None else None
-        text = translate(sql, with_params=params is not None, conflict_keys=self._primary_key)
+        named = isinstance(parameters, Mapping)
+        params = dict(parameters) if named else list(parameters) if parameters is not None else None
+        text = translate(sql, with_params=params is not None, conflict_keys=self._primary_key, named=named)
         if is_ddl(sql):
             memo = (self._key, text) if _repeatable(text) else None
             if memo in _DONE_DDL:

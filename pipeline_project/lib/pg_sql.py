@@ -12,7 +12,14 @@ understand needs no rule:
 - `any_value(` becomes `min(` (PostgreSQL 15 has no any_value; every use picks one of equal values);
 - the type `DOUBLE` becomes `DOUBLE PRECISION`;
 - `json_extract_string(col, '$.key')` / `json_extract(col, '$.key')` become `col::jsonb ->> / -> 'key'`;
-- in DDL, a `FLOAT[]` column is an embedding and becomes pgvector's `vector`.
+- in DDL, a `FLOAT[]` column is an embedding and becomes pgvector's `vector`;
+- `$name` parameters (a mapping) become `%(name)s`;
+- `\p{L}` / `\p{N}` in regular expressions become `[:alpha:]` / `[:digit:]` (PostgreSQL's classes are
+  Unicode-aware in a UTF-8 database);
+- a subquery in FROM without a name gets one.
+
+DuckDB functions PostgreSQL lacks are created as SQL functions instead (`pg.COMPAT_FUNCTIONS`):
+`regexp_extract_all(text, pattern)`, `list_inner_product(vector, float8[])`.
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ _ANY_VALUE = re.compile(r"\bany_value\s*\(", re.IGNORECASE)
 _FLOAT_LIST = re.compile(r"\bFLOAT\s*\[\s*\]", re.IGNORECASE)
 _JSON_FIELD = re.compile(r"\bjson_extract(_string)?\s*\(\s*([A-Za-z_][\w.]*)\s*,\s*'\$\.(\w+)'\s*\)", re.IGNORECASE)
 _DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)", re.IGNORECASE)
+_NAMED = re.compile(r"(?<![\w$])\$([A-Za-z_]\w*)")
+_UNICODE_CLASSES = (("\\p{L}", "[:alpha:]"), ("\\p{N}", "[:digit:]"))
+_SUBQUERY = re.compile(r"\bFROM\s*\(\s*SELECT\b", re.IGNORECASE)
+_NOT_ALIAS = {"where", "group", "order", "limit", "union", "except", "intersect", "join", "left", "right",
+              "inner", "full", "cross", "on", "using", "having", "window", "offset", "natural"}
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.IGNORECASE)
 _SELECT_COLS = re.compile(r"\bSELECT\s+(.*?)\s+FROM\b", re.IGNORECASE | re.DOTALL)
 
@@ -86,8 +98,10 @@ def _selected_columns(body: str) -> list[str]:
     return [c.strip().split()[-1].split(".")[-1] for c in match.group(1).split(",")]
 
 
-def translate(sql: str, *, with_params: bool, conflict_keys: Callable[[str], list[str]] | None = None) -> str:
-    """DuckDB SQL → PostgreSQL. `with_params`: psycopg will format the string (so `%` is doubled)."""
+def translate(sql: str, *, with_params: bool, conflict_keys: Callable[[str], list[str]] | None = None,
+              named: bool = False) -> str:
+    """DuckDB SQL → PostgreSQL. `with_params`: psycopg will format the string (so `%` is doubled);
+    `named`: the parameters are a mapping, written `$name` (DuckDB) → `%(name)s`."""
     ddl = is_ddl(sql)
     sql = _JSON_FIELD.sub(lambda m: f"({m.group(2)}::jsonb {'->>' if m.group(1) else '->'} '{m.group(3)}')", sql)
     pieces = []
@@ -102,7 +116,48 @@ def translate(sql: str, *, with_params: bool, conflict_keys: Callable[[str], lis
                 text = _FLOAT_LIST.sub("vector", text)
             if with_params:
                 text = text.replace("%", "%%").replace("?", "%s")
-        elif kind == "literal" and with_params:
-            text = text.replace("%", "%%")
+                if named:
+                    text = _NAMED.sub(r"%(\1)s", text)
+        elif kind == "literal":
+            for duck, posix in _UNICODE_CLASSES:
+                text = text.replace(duck, posix)
+            if with_params:
+                text = text.replace("%", "%%")
         pieces.append(text)
-    return _insert_or("".join(pieces), conflict_keys)
+    return _insert_or(_alias_subqueries("".join(pieces)), conflict_keys)
+
+
+def _alias_subqueries(sql: str) -> str:
+    """`FROM (SELECT ...)` without a name gets one: PostgreSQL before 16 requires it."""
+    out, pos = [], 0
+    for match in _SUBQUERY.finditer(sql):
+        if match.start() < pos:
+            continue
+        close = _matching_paren(sql, sql.index("(", match.start()))
+        if close < 0:
+            break
+        follows = re.match(r"\s*(\w+)", sql[close + 1:])
+        out.append(sql[pos:close + 1])
+        if not follows or follows.group(1).lower() in _NOT_ALIAS:
+            out.append(f" AS subquery_{len(out)}")
+        pos = close + 1
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+def _matching_paren(sql: str, start: int) -> int:
+    depth, i = 0, start
+    while i < len(sql):
+        ch = sql[i]
+        if ch == "'":
+            i = sql.index("'", i + 1) if "'" in sql[i + 1:] else len(sql)
+            while sql[i + 1:i + 2] == "'":  # '' inside a literal
+                i = sql.index("'", i + 2)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1

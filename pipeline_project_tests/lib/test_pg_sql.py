@@ -51,3 +51,14 @@ def test_any_value_and_embedding_columns():
     assert pg("CREATE TABLE IF NOT EXISTS e (embedding FLOAT[] NOT NULL)", params=False) == \
         "CREATE TABLE IF NOT EXISTS e (embedding vector NOT NULL)"
     assert pg("SELECT CAST(x AS FLOAT[]) FROM t", params=False) == "SELECT CAST(x AS FLOAT[]) FROM t"  # not DDL
+
+
+
+def test_named_parameters_regex_classes_and_unnamed_subqueries():
+    sql = ("SELECT x FROM (SELECT unnest(regexp_extract_all(lower(t), '[\\p{L}\\p{N}]+')) AS x "
+           "FROM c WHERE b = $batch) GROUP BY x LIMIT $limit")
+    assert " ".join(translate(sql, with_params=True, named=True).split()) == (
+        "SELECT x FROM (SELECT unnest(regexp_extract_all(lower(t), '[[:alpha:][:digit:]]+')) AS x "
+        "FROM c WHERE b = %(batch)s) AS subquery_1 GROUP BY x LIMIT %(limit)s")
+    named = "SELECT * FROM (SELECT 1 AS a) r JOIN (SELECT 2 AS b) AS s ON true"
+    assert translate(named, with_params=False) == named  # subqueries with a name are left alone

@@ -121,7 +121,8 @@ def run_corpus(corpus: Path, instance, storage, warehouse) -> tuple[str, dict, l
     for _ in range(2):  # the second run of the batch must change nothing
         result = dg.materialize(documents_assets, partition_key=batch_id, resources=resources, instance=instance)
         assert result.success
-    hits = search(warehouse, EmbedderResource(), "crane repair at the harbour", k=3)
+    hits = {mode: search(warehouse, EmbedderResource(), "crane repair at the harbour", k=3, mode=mode)
+            for mode in ("hybrid", "vector", "lexical")}
     return batch_id, documents_tables(warehouse), hits
 
 
@@ -136,8 +137,10 @@ def test_documents_and_search_on_postgres_match_duckdb(corpus, instance, storage
 
     assert on_postgres == on_duckdb
     assert len(on_postgres["documents"]) == 4 and len(on_postgres["embedded"]) == len(on_postgres["chunks"]) > 0
-    assert pg_hits[0]["chunk_id"] == duck_hits[0]["chunk_id"]  # lower ranks may swap near-ties (float rounding)
-    assert pg_hits[0]["source_file"] == "scan.pdf" and "Crane" in pg_hits[0]["text"]
-    assert [h["score"] for h in pg_hits] == pytest.approx([h["score"] for h in duck_hits], abs=1e-4)
+    for mode in ("hybrid", "vector", "lexical"):  # lower ranks may swap near-ties (float rounding)
+        assert pg_hits[mode][0]["chunk_id"] == duck_hits[mode][0]["chunk_id"], mode
+        assert pg_hits[mode][0]["source_file"] == "scan.pdf" and "Crane" in pg_hits[mode][0]["text"], mode
+    for mode in ("vector", "lexical"):  # cosine and BM25 scores computed by each engine
+        assert [h["score"] for h in pg_hits[mode]] == pytest.approx([h["score"] for h in duck_hits[mode]], abs=1e-4)
     counts = stage_counts(warehouse)
     assert (counts["accepted"], counts["quarantined"], counts["dead_letters"]) == (4, 5, 0)
