@@ -67,7 +67,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def status(common: Shared) -> dict:
-    """Counts per stage, the latest batches, files waiting in the inbox."""
+    """Counts per stage, the latest batches, files waiting in the inbox, partitions used vs the budget."""
     from pipeline_project.defs.documents import queries
     from pipeline_project.defs.documents.batching import is_candidate
 
@@ -77,8 +77,11 @@ def status(common: Shared) -> dict:
     waiting = sum(1 for p in inbox.rglob("*") if is_candidate(p, inbox))
     methods = ", ".join(f"{v} {k}" for k, v in sorted(s["pages_by_method"].items())) or "none"
     models = ", ".join(f"{v} {k}" for k, v in s["embeddings_by_model"].items()) or "none"
+    budget = partition_budget_status()
     lines = [
         f"inbox        : {waiting} files waiting",
+        f"partitions   : {budget['message']}",
+        f"dispatch     : {budget['rule']}",
         f"raw_pdfs     : {s['files']} files in {s['batches']} batches — {s['accepted']} accepted, "
         f"{s['duplicates']} duplicates, {s['quarantined']} quarantined",
         f"documents    : {s['documents']} documents, {s['pages']} pages ({methods})",
@@ -87,7 +90,30 @@ def status(common: Shared) -> dict:
     ]
     lines += [f"batch {b['batch_id']}: {b['files']} files, {b['accepted']} accepted, {b['quarantined']} quarantined, "
               f"{b['documents']} documents, {b['chunks']} chunks" for b in batches[-5:]]
-    return {"inbox_waiting": waiting, "stages": s, "batches": batches, "lines": lines}
+    return {"inbox_waiting": waiting, "partition_budget": budget, "stages": s, "batches": batches, "lines": lines}
+
+
+def partition_budget_status(instance=None) -> dict:
+    """OCR batch partitions registered in the Dagster instance vs PIPELINE_PARTITION_BUDGET, and the
+    dispatch rule in force (docs/ARCHITECTURE.md, Batching)."""
+    from pipeline_project.defs.documents.checks import budget_message
+    from pipeline_project.defs.documents.dispatch_policy import budget_scale
+    from pipeline_project.defs.documents.partitions import ocr_batches
+    from pipeline_project.defs.documents.sensors import dispatch_settings, instance_storage_kind
+    from pipeline_project.lib.home import get_instance
+
+    instance = instance or get_instance()
+    settings = dispatch_settings(instance)
+    used = len(instance.get_dynamic_partitions(ocr_batches.name))
+    scale = budget_scale(used, settings.budget, settings.warn_fraction)
+    quick = (f"new files go at once after ~{settings.quiet_minutes + 1} quiet minutes, " if settings.latency_first
+             else "no batch below the minimum before the wait (GPU engine), ")
+    rule = (f"{quick}full at {round(settings.min_pages * scale):,} pages, partial after ≤ "
+            f"{settings.max_wait_seconds * scale / 60:.0f} min" + (f" (×{scale:.1f}: budget filling)" if scale > 1 else ""))
+    return {"used": used, "budget": settings.budget, "warn_fraction": settings.warn_fraction,
+            "warning": used >= settings.warn_fraction * settings.budget, "batch_size_factor": round(scale, 2),
+            "instance_storage": instance_storage_kind(instance),
+            "message": budget_message(used, settings.budget, settings.warn_fraction), "rule": rule}
 
 
 def search_arguments(p: argparse.ArgumentParser) -> None:
