@@ -104,6 +104,9 @@ def routing(tmp: Path, docs: int, pages: int) -> None:
         total = sum(i.pages for i in inputs)
         REPORT.append(f"{label:22} {total:>6} {meta['pages_sent_to_gpu']:>7} {meta['pages_text_layer']:>11} "
               f"{meta.get('slurm_outcome', '?'):>11} {seconds:>8.2f} {base_pages / base_seconds:>28.0f}")
+        if "slurm_overhead_seconds" in meta:
+            REPORT.append(f"   job {meta.get('slurm_job_id')}: batch wall {meta['batch_wall_seconds']:.1f} s, payload "
+                          f"{meta['payload_seconds']:.1f} s, ssh+queue+Pipes+sacct overhead {meta['slurm_overhead_seconds']:.1f} s")
         if result.failures:
             REPORT.append(f"   failures: {result.failures}")
 
