@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -34,50 +33,45 @@ def cmd_init(args) -> int:
 
 
 def cmd_dev(args) -> int:
-    """`dg dev` (Dagster UI + daemon, sensors run by themselves) and the project's web server beside it."""
+    """`dg dev` (Dagster UI + daemon, sensors run by themselves) and the project's web server beside it,
+    supervised as one service: Ctrl-C or SIGTERM stops all of it within seconds and the runs it
+    interrupts resume on the next start (lib/service.py)."""
     from pipeline_project.lib.home import ensure_dagster_home
+    from pipeline_project.lib.service import Service
 
     home = ensure_dagster_home()
     env = dict(os.environ, VIRTUAL_ENV=sys.prefix, DAGSTER_HOME=str(home))
-    # A shell starting us in the background ignores SIGINT; children would inherit that, and Dagster maps
-    # SIGTERM onto SIGINT's handler, so nothing could stop them. Interrupts are ours to handle.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    children: list[subprocess.Popen] = []
+    dagster_url = f"http://{args.host}:{args.port}"
+    service = Service(home, dagster_url)
     if args.web_port:
-        from pipeline_project.lib.web.server import UnsafeBind, spawn
+        from pipeline_project.lib.web.security import UnsafeBind, check_bind
 
-        try:
-            # the web server may launch runs through the Dagster UI's GraphQL API instead of waiting
-            # for a sensor tick (uploads start sooner)
-            server_env = dict(env, PIPELINE_DAGSTER_URL=f"http://{args.host}:{args.port}")
-            children.append(spawn(args.host, args.web_port, env=server_env))
-        except UnsafeBind as exc:  # a non-loopback address without PIPELINE_API_TOKEN
+        try:  # refuse an exposed address without a token before anything starts
+            check_bind(args.host, env.get("PIPELINE_API_TOKEN") or None)
+        except UnsafeBind as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    service.start()
+    if args.web_port:
+        from pipeline_project.lib.web.server import spawn
+
+        # the web server may launch runs through the Dagster UI's GraphQL API instead of waiting
+        # for a sensor tick (uploads start sooner)
+        server_env = dict(env, PIPELINE_DAGSTER_URL=dagster_url)
+        spawn(args.host, args.web_port, env=server_env,
+              launcher=lambda argv, **kw: service.supervisor.spawn("web server", argv, **kw))
         print(f"web server   : http://{args.host}:{args.web_port}  (review pages, progress API)", flush=True)
-    print(f"Dagster UI   : http://{args.host}:{args.port}  (DAGSTER_HOME={home})", flush=True)
+    print(f"Dagster UI   : {dagster_url}  (DAGSTER_HOME={home}; Ctrl-C stops everything)", flush=True)
     dg = Path(sys.executable).with_name("dg")
-    children.append(subprocess.Popen([str(dg), "dev", "--host", args.host, "--port", str(args.port)],
-                                     cwd=PROJECT_ROOT, env=env))
-
-    def stop(*_):
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        status = children[-1].wait()
-    except KeyboardInterrupt:
-        stop()
-        status = children[-1].wait()
-    stop()
-    for child in children:
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return status
+    service.supervisor.spawn("dagster (dg dev)", [str(dg), "dev", "--host", args.host, "--port", str(args.port)],
+                             cwd=PROJECT_ROOT, env=env)
+    status = service.wait()
+    service.stop()
+    # Everything is stopped and recorded; skip the interpreter's slow teardown of the libraries the
+    # domains' commands imported (seconds here), which a service manager would count as stop time.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def cmd_serve(args) -> int:

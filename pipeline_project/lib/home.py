@@ -42,12 +42,28 @@ nux:
 """
 
 
+EMBEDDING_POOL = "embedding_model"
+
+
+def ensure_pools(instance) -> None:
+    """Give the embedding model's pool its slots (PIPELINE_EMBEDDING_SLOTS, default 1) unless it has a limit.
+
+    Pools limit steps, not runs: a run waiting for the embeddings slot has already done its OCR, and
+    one slot means one model copy in memory on this machine however many runs overlap. A limit set
+    since (`dagster instance concurrency set embedding_model N`, or in the UI) is kept."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    if EMBEDDING_POOL not in {p.name for p in storage.get_pool_limits()}:
+        storage.set_concurrency_slots(EMBEDDING_POOL, env_int("PIPELINE_EMBEDDING_SLOTS", 1))
+
+
 def dagster_home() -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home").resolve()
 
 
-def ensure_dagster_home() -> Path:
-    """Create DAGSTER_HOME with its dagster.yaml (once), export it, and return it."""
+def ensure_dagster_home(pools: bool = True) -> Path:
+    """Create DAGSTER_HOME with its dagster.yaml (once), export it, give the pools their limits, return it."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
@@ -55,11 +71,18 @@ def ensure_dagster_home() -> Path:
         config.write_text(DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2),
                                               max_retries=env_int("PIPELINE_RUN_RETRIES", 2)))
     os.environ["DAGSTER_HOME"] = str(home)
+    if pools:
+        import dagster as dg
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            ensure_pools(instance)
     return home
 
 
 def get_instance():
     import dagster as dg
 
-    ensure_dagster_home()
-    return dg.DagsterInstance.get()
+    ensure_dagster_home(pools=False)
+    instance = dg.DagsterInstance.get()
+    ensure_pools(instance)
+    return instance

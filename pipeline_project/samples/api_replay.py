@@ -280,6 +280,9 @@ class ApiReplay:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body leave in two writes; with Nagle's algorithm the body would wait ~40 ms for
+            # the client's delayed ACK on every answer, a delay no real API adds
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass

@@ -125,7 +125,7 @@ class Service:
             body = classify(self.name, response)
         except ServiceError:
             if response.status_code == 503 and "retry-after" in response.headers:
-                self.throttle.slow_down(retry_after_seconds(response.headers))  # down for maintenance
+                self.throttle.slow_down(retry_after_seconds(response.headers), rate_limited=False)  # maintenance
             raise
         self.throttle.answered(response.headers)
         if self.name == OPENALEX:

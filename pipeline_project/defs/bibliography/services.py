@@ -33,7 +33,7 @@ class ServiceSettings:
     attempts: int = 3  # per request, for transient failures
     breaker_failures: int = 5  # consecutive failures that open the circuit
     breaker_reset_seconds: float = 30.0  # open → half-open (one probe)
-    margin: float = 0.10  # windows this much longer than the service's: a request delayed on its way (thread
+    margin: float = 0.05  # windows this much longer than the service's: a request delayed on its way (thread
     # scheduling, network) still arrives within the limit; measured delays reach 10–50 ms on a loaded machine
 
     @property

@@ -7,8 +7,10 @@ Three layers, in the order a request passes them:
    their way only extend the pause — and raised by a quarter after about a second's worth of good
    answers, never above the ceiling) and pyrate-limiter's sliding-window log holding the hard
    ceiling — the documented limit, or a lower one the service announces in its rate headers.
-The window is `margin` (10 %) longer than the service's interval, so requests that leave on time still
-arrive on time after scheduling and network jitter.
+The window is `margin` (5 %) longer than the service's interval, so requests that leave on time still
+arrive on time after scheduling and network jitter. A 429 that comes while we were sending at the
+ceiling means that margin was too thin here (a loaded machine delays some requests more than others):
+each such storm widens it by 5 points, up to 25 %.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 MIN_RATE = 0.2  # requests per second: slowest the throttle will go
 CLIMB_FACTOR = 1.25  # pace × this after about one second's worth of good answers
+MARGIN_STEP, MAX_MARGIN = 0.05, 0.25  # how the limiter's window widens after a 429 at the ceiling
 
 
 @dataclass
@@ -37,7 +40,7 @@ class ThrottleStats:
 
 
 def _limiter(rate: float, margin: float) -> "Limiter":
-    """Whole requests per (longer-than-a-second) window: 10/s → 10 per 1100 ms."""
+    """Whole requests per (longer-than-a-second) window: 10/s → 10 per 1050 ms."""
     from pyrate_limiter import InMemoryBucket, Limiter, Rate
 
     count = max(1, int(rate)) if rate >= 1 else 1
@@ -46,7 +49,7 @@ def _limiter(rate: float, margin: float) -> "Limiter":
 
 
 class Throttle:
-    def __init__(self, name: str, rate: float, concurrency: int, margin: float = 0.10):
+    def __init__(self, name: str, rate: float, concurrency: int, margin: float = 0.05):
         self.name, self.margin = name, margin
         self.ceiling = rate
         self.pace = rate
@@ -88,8 +91,9 @@ class Throttle:
                 self._cond.notify_all()
 
     # -- learning from answers ---------------------------------------------------------------------
-    def slow_down(self, retry_after: float | None) -> None:
-        """A 429/503: pause everyone for Retry-After (default 1 s) and halve the pace."""
+    def slow_down(self, retry_after: float | None, rate_limited: bool = True) -> None:
+        """A 429 (rate_limited) or a 503 with Retry-After: pause everyone for Retry-After (default 1 s)
+        and halve the pace; a 429 while at the ceiling also widens the limiter's margin."""
         pause = 1.0 if retry_after is None else min(retry_after, 300.0)
         now = time.monotonic()
         with self._cond:
@@ -97,6 +101,9 @@ class Throttle:
             self.stats.paused_seconds += pause
             self.stats.throttled += 1
             if now - self._slowed_at > pause:  # the same storm halves the pace once
+                if rate_limited and self.pace >= self.ceiling and self.margin < MAX_MARGIN:
+                    self.margin = round(min(MAX_MARGIN, self.margin + MARGIN_STEP), 3)
+                    self._limiter = _limiter(self.ceiling, self.margin)
                 self._set_pace(max(MIN_RATE, self.pace / 2))
                 self._slowed_at = now
             self._good_since_change = 0
@@ -135,7 +142,7 @@ class Throttle:
     def state(self) -> dict:
         with self._cond:
             paused = max(0.0, self._paused_until - time.monotonic())
-            return {"ceiling_per_s": round(self.ceiling, 2), "pace_per_s": round(self.pace, 2),
+            return {"ceiling_per_s": round(self.ceiling, 2), "pace_per_s": round(self.pace, 2), "margin": self.margin,
                     "in_flight": self._active, "concurrency": self.concurrency, "paused_s": round(paused, 1),
                     "sent": self.stats.sent, "throttled": self.stats.throttled}
 

@@ -17,9 +17,11 @@ from pipeline_project.defs.documents.olmocr_format import doc_id_of, write_jsonl
 from pipeline_project.defs.documents.partitions import ocr_batches
 from pipeline_project.defs.documents.resources import embedding_engine_from_env
 from pipeline_project.defs.documents import stages, warehouse_io
+from pipeline_project.defs.documents.search import index as search_index
 from pipeline_project.defs.web import intake as web_intake  # batches of crawled pages take the same chain
 from pipeline_project.lib.checks import dead_letters_result
 from pipeline_project.lib.embedder import EmbedderResource
+from pipeline_project.lib.home import EMBEDDING_POOL
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.warehouse import WarehouseResource
 
@@ -167,6 +169,8 @@ def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, storage: S
     frame = warehouse_io.chunk_batch(warehouse, batch_id, records, embedder.tokenizer(),
                                      config.chunk_tokens, config.overlap_tokens)
     warehouse_io.save_chunks(warehouse, batch_id, frame)
+    with warehouse.get_connection() as conn:  # the batch's BM25 rows, replaced (never the whole corpus)
+        search_index.index_batch(conn, batch_id)
     return dg.MaterializeResult(
         metadata={
             "chunks": len(frame),
@@ -184,8 +188,11 @@ def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, storage: S
     group_name=GROUP,
     deps=[chunks],
     automation_condition=FOLLOW,
-    kinds={"duckdb", "pytorch"},
+    kinds={"duckdb", "openvino"},
     check_specs=[checks.EMBEDDINGS_SPEC],
+    # one embeddings step at a time on this machine, so one model copy in memory; the next batch's
+    # OCR runs meanwhile (pool limit: lib/home.py, PIPELINE_EMBEDDING_SLOTS)
+    pool=EMBEDDING_POOL,
     description="One sentence-transformers vector per chunk per model; chunks already embedded with "
     "the same model are reused, not embedded again.",
 )
@@ -203,6 +210,7 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     return dg.MaterializeResult(
         metadata={
             "model": embedder.model,
+            "backend": embedder.running_backend() if len(todo) else embedder.backend_name(),
             "embedded": len(todo),
             "reused": reused,
             "seconds": round(seconds, 2),

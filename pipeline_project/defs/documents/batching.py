@@ -1,7 +1,8 @@
 """Cutting OCR batches from the inbox (the OCR dispatcher).
 
-A batch is cut when ≥ min_pages are waiting, or when the oldest waiting file has waited
-max_wait_seconds, or at once when nothing else is queued or running, so a lone PDF is never stuck.
+`dispatch` is one tick's decision: dispatch_policy.decide sets the thresholds (latency-first when the
+inbox is quiet, throughput-first under load, batches growing as the partition budget fills) and
+plan_batches cuts the waiting files with them. The sensor and benchmarks/dispatch_bench.py both call it.
 Claiming a batch moves its files out of the inbox into batches/<id>/incoming/ after writing the
 batch's manifest; the manifest is the batch's definition and survives any crash.
 """
@@ -16,8 +17,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline_project.lib.atomic import read_json, write_json_atomic
+from pipeline_project.defs.documents.dispatch_policy import (Decision, DispatchHistory, DispatchSettings, decide,
+                                                             history_seconds)
 from pipeline_project.defs.documents.intake import count_pages
+from pipeline_project.lib.atomic import read_json, write_json_atomic
 
 # Names that mean "still being written" by common downloaders and copy tools.
 _PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download")
@@ -94,6 +97,26 @@ def plan_batches(waiting: list[WaitingFile], policy: BatchPolicy, now: float, id
         if idle or now - oldest >= policy.max_wait_seconds:
             batches.append(current)
     return batches
+
+
+def dispatch(waiting: list[WaitingFile], settings: DispatchSettings, history: DispatchHistory, *, now: float,
+             slot_free: bool, partitions_used: int, min_file_age_seconds: float = 1.0,
+             ) -> tuple[list[list[WaitingFile]], DispatchHistory, Decision]:
+    """One tick of the dispatcher: the batches to cut now, the updated history, and why."""
+    history = history.with_arrivals([f.first_seen for f in waiting], now, keep=history_seconds(settings))
+    newest = max((f.first_seen for f in waiting), default=None)
+    decision = decide(settings, history, now=now, newest_arrival=newest, slot_free=slot_free,
+                      partitions_used=partitions_used)
+    policy = BatchPolicy(min_pages=decision.min_pages, max_wait_seconds=decision.wait_seconds,
+                         min_file_age_seconds=min_file_age_seconds)
+    if decision.cut_all_now or decision.cut_newer_than is None:
+        batches = plan_batches(waiting, policy, now, idle=decision.cut_all_now)
+        return batches, history.with_latency_cut(now) if decision.cut_all_now and batches else history, decision
+    # newcomers after a quiet spell go now, on their own; older files keep their throughput-first wait
+    newcomers = [f for f in waiting if f.first_seen >= decision.cut_newer_than]
+    older = [f for f in waiting if f.first_seen < decision.cut_newer_than]
+    batches = plan_batches(older, policy, now, idle=False) + plan_batches(newcomers, policy, now, idle=True)
+    return batches, history.with_latency_cut(now) if newcomers else history, decision
 
 
 def new_batch_id(files: list[WaitingFile], now: float) -> str:

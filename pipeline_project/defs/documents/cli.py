@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import textwrap
 
-from pipeline_project.lib.resources import Shared
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing it loads Dagster, which `search` does without
+    from pipeline_project.lib.resources import Shared
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -40,26 +44,30 @@ def cmd_drain(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from pipeline_project.defs.documents.queries import search
-    from pipeline_project.lib.resources import shared
+    # no Dagster import on this path: a search answers in about a second (see search/service.py)
+    from pipeline_project.defs.documents.search import service
+    from pipeline_project.defs.documents.search.snippets import on_terminal
 
-    common = shared()
-    hits = search(common.warehouse, common.embedder, args.query, k=args.k)
-    if args.json:
+    answer = service.search(args.query, k=args.k, mode=args.mode, use_server=not args.no_server)
+    hits = answer["hits"]
+    took = f"{answer['mode']} search, {answer['seconds'] * 1000:.0f} ms, answered by the {answer['answered_by']}"
+    if args.json:  # the hits, as the server's JSON has them under "hits"
         print(json.dumps(hits, indent=2))
+        print(took, file=sys.stderr)
         return 0
     if not hits:
-        print("no embeddings yet: drop PDFs into the inbox and run `pipeline-project drain`")
+        print("no matches (or nothing indexed yet: drop PDFs into the inbox and run `pipeline-project drain`)")
         return 0
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     for n, hit in enumerate(hits, 1):
-        pages = hit["page"] if hit["page"] == hit["page_end"] else f"{hit['page']}-{hit['page_end']}"
-        print(f"{n}. {hit['score']:.3f}  {hit['source_file']}  p.{pages}  doc {hit['doc_id'][:12]}")
-        print(textwrap.indent(textwrap.shorten(hit["text"], 300), "     "))
+        print(f"{n}. {hit['score']:.4f}  {hit['source_file']}  p.{hit['page']}  doc {hit['doc_id'][:12]}")
+        print(textwrap.indent(on_terminal(hit["snippet"], hit["highlights"], colour), "     "))
+    print(f"({took})")
     return 0
 
 
 def status(common: Shared) -> dict:
-    """Counts per stage, the latest batches, files waiting in the inbox."""
+    """Counts per stage, the latest batches, files waiting in the inbox, partitions used vs the budget."""
     from pipeline_project.defs.documents import queries
     from pipeline_project.defs.documents.batching import is_candidate
 
@@ -69,8 +77,11 @@ def status(common: Shared) -> dict:
     waiting = sum(1 for p in inbox.rglob("*") if is_candidate(p, inbox))
     methods = ", ".join(f"{v} {k}" for k, v in sorted(s["pages_by_method"].items())) or "none"
     models = ", ".join(f"{v} {k}" for k, v in s["embeddings_by_model"].items()) or "none"
+    budget = partition_budget_status()
     lines = [
         f"inbox        : {waiting} files waiting",
+        f"partitions   : {budget['message']}",
+        f"dispatch     : {budget['rule']}",
         f"raw_pdfs     : {s['files']} files in {s['batches']} batches — {s['accepted']} accepted, "
         f"{s['duplicates']} duplicates, {s['quarantined']} quarantined",
         f"documents    : {s['documents']} documents, {s['pages']} pages ({methods})",
@@ -79,7 +90,30 @@ def status(common: Shared) -> dict:
     ]
     lines += [f"batch {b['batch_id']}: {b['files']} files, {b['accepted']} accepted, {b['quarantined']} quarantined, "
               f"{b['documents']} documents, {b['chunks']} chunks" for b in batches[-5:]]
-    return {"inbox_waiting": waiting, "stages": s, "batches": batches, "lines": lines}
+    return {"inbox_waiting": waiting, "partition_budget": budget, "stages": s, "batches": batches, "lines": lines}
+
+
+def partition_budget_status(instance=None) -> dict:
+    """OCR batch partitions registered in the Dagster instance vs PIPELINE_PARTITION_BUDGET, and the
+    dispatch rule in force (docs/ARCHITECTURE.md, Batching)."""
+    from pipeline_project.defs.documents.checks import budget_message
+    from pipeline_project.defs.documents.dispatch_policy import budget_scale
+    from pipeline_project.defs.documents.partitions import ocr_batches
+    from pipeline_project.defs.documents.sensors import dispatch_settings, instance_storage_kind
+    from pipeline_project.lib.home import get_instance
+
+    instance = instance or get_instance()
+    settings = dispatch_settings(instance)
+    used = len(instance.get_dynamic_partitions(ocr_batches.name))
+    scale = budget_scale(used, settings.budget, settings.warn_fraction)
+    quick = (f"new files go at once after ~{settings.quiet_minutes + 1} quiet minutes, " if settings.latency_first
+             else "no batch below the minimum before the wait (GPU engine), ")
+    rule = (f"{quick}full at {round(settings.min_pages * scale):,} pages, partial after ≤ "
+            f"{settings.max_wait_seconds * scale / 60:.0f} min" + (f" (×{scale:.1f}: budget filling)" if scale > 1 else ""))
+    return {"used": used, "budget": settings.budget, "warn_fraction": settings.warn_fraction,
+            "warning": used >= settings.warn_fraction * settings.budget, "batch_size_factor": round(scale, 2),
+            "instance_storage": instance_storage_kind(instance),
+            "message": budget_message(used, settings.budget, settings.warn_fraction), "rule": rule}
 
 
 def register(subparsers) -> None:
@@ -93,8 +127,13 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("drain", help="process everything in the inbox through every stage, here and now")
     p.set_defaults(func=cmd_drain)
 
-    p = subparsers.add_parser("search", help="top-k chunks most similar to QUERY")
+    p = subparsers.add_parser("search", help="the top-k chunks for QUERY: words and meaning (hybrid) by default")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5, help="how many chunks (default 5)")
+    p.add_argument("--mode", choices=["hybrid", "vector", "lexical"], default="hybrid",
+                   help="hybrid: exact words (BM25) and meaning (vectors) fused (default); vector: meaning "
+                        "only; lexical: words only")
+    p.add_argument("--no-server", action="store_true",
+                   help="search here even when the project's web server is running (it answers faster)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_search)

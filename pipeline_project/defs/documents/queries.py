@@ -1,10 +1,7 @@
-"""Read-side queries for the CLI: semantic search and per-stage status."""
+"""Read-side queries for the CLI: search (hybrid, vector or lexical) and per-stage status."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from pipeline_project.defs.documents.tables import ensure_schema
@@ -12,32 +9,13 @@ from pipeline_project.lib.embedder import EmbedderResource
 from pipeline_project.lib.warehouse import connect
 
 
-def search(warehouse: DuckDBResource, embedder: EmbedderResource, query: str, k: int = 5) -> list[dict]:
-    """Top-k chunks by cosine similarity (vectors are normalised, so a dot product)."""
-    with connect(warehouse) as conn:
-        ensure_schema(conn)
-        table = conn.execute("SELECT chunk_id, embedding FROM embeddings WHERE model = ?", [embedder.model]).fetch_arrow_table()
-    if table.num_rows == 0:
-        return []
-    column = table.column("embedding").combine_chunks()
-    matrix = column.values.to_numpy(zero_copy_only=False).reshape(table.num_rows, -1)
-    scores = matrix @ np.asarray(embedder.embed([query])[0], dtype=np.float32)
-    top = np.argsort(-scores)[:k]
-    ids = [table.column("chunk_id")[int(i)].as_py() for i in top]
-    with connect(warehouse) as conn:
-        rows = conn.execute(
-            """SELECT c.chunk_id, d.source_file, c.doc_id, c.page_start, c.page_end, c.text
-               FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN (SELECT unnest(?))""", [ids]).fetchall()
-    by_id = {r[0]: r for r in rows}
-    hits = []
-    for i, cid in zip(top, ids):
-        if cid not in by_id:
-            continue
-        _, source, doc_id, p0, p1, text = by_id[cid]
-        url = source if (source or "").startswith(("http://", "https://")) else None  # a crawled page
-        hits.append({"score": round(float(scores[i]), 4), "source_file": url or Path(source or "").name,
-                     "url": url, "doc_id": doc_id, "page": p0, "page_end": p1, "chunk_id": cid, "text": text})
-    return hits
+def search(warehouse: DuckDBResource, embedder: EmbedderResource, query: str, k: int = 5,
+           mode: str = "hybrid") -> list[dict]:
+    """Top-k chunks for `query`: hybrid (BM25 + vectors, fused), vector or lexical (search/engine.py)."""
+    from pipeline_project.defs.documents.search import engine
+
+    return engine.search(lambda: connect(warehouse), embedder.embed, embedder.model, query,
+                         k=k, mode=mode)
 
 
 def stage_counts(warehouse: DuckDBResource) -> dict:

@@ -13,6 +13,8 @@ from pipeline_project.lib.web.settings import DEFAULT_HOST, DEFAULT_PORT, WebSet
 
 __all__ = ["UnsafeBind", "add_arguments", "main", "serve", "spawn"]
 
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None, *,
           log_level: str = "info") -> None:
@@ -26,18 +28,26 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None 
     app = create_app(settings)
     print(f"pipeline_project web server on http://{host}:{port}  (API under /api/v1, docs at /api/docs; "
           f"access token {'required' if settings.token else 'not set: loopback only'})", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False)
+    # Ctrl-C or SIGTERM: uvicorn stops accepting, then gives open requests (a progress page's long
+    # poll, an upload) a few seconds before it closes them, so a stop never hangs on a browser tab;
+    # a second Ctrl-C stops at once.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
 
 
 def spawn(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None, *,
-          env: dict[str, str] | None = None, stdout=None, stderr=None) -> subprocess.Popen:
+          env: dict[str, str] | None = None, stdout=None, stderr=None, launcher=None) -> subprocess.Popen:
     """Start the server in a child process (its own process group); stop it with proc.terminate().
-    Checks the address first, so a refusal is raised here rather than lost in the child's log."""
+    Checks the address first, so a refusal is raised here rather than lost in the child's log.
+    launcher(argv, env=..., stdout=..., stderr=...) starts it instead of subprocess.Popen (dev's
+    supervisor, which tracks and stops everything it starts)."""
     child_env = dict(os.environ if env is None else env)
     if token is not None:
         child_env["PIPELINE_API_TOKEN"] = token
     check_bind(host, child_env.get("PIPELINE_API_TOKEN") or None)
     argv = [sys.executable, "-m", "pipeline_project.lib.web", "--host", host, "--port", str(port)]
+    if launcher is not None:
+        return launcher(argv, env=child_env, stdout=stdout, stderr=stderr)
     return subprocess.Popen(argv, env=child_env, stdout=stdout, stderr=stderr, start_new_session=True)
 
 

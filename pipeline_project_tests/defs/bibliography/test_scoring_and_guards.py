@@ -72,6 +72,27 @@ def test_the_throttle_halves_once_per_storm_and_climbs_back():
     assert throttle.pace == throttle.ceiling == 10
 
 
+def test_a_429_at_the_ceiling_widens_the_margin_once_per_storm_and_not_past_its_cap():
+    throttle = Throttle("t", rate=10, concurrency=3)
+    assert throttle.margin == 0.05
+    throttle.slow_down(0.01)
+    throttle.slow_down(0.01)  # the same storm
+    assert throttle.margin == 0.10
+    time.sleep(0.02)
+    throttle.slow_down(0.01)  # a new storm, but already below the ceiling: the pace was the problem
+    assert throttle.margin == 0.10
+    throttle.slow_down(0.01, rate_limited=False)  # a 503 with Retry-After says nothing about our margin
+    for _ in range(40):
+        throttle.answered()
+    for _ in range(10):  # storm after storm, each once the pace had climbed back to the ceiling
+        assert throttle.pace == throttle.ceiling
+        time.sleep(0.02)
+        throttle.slow_down(0.01)
+        for _ in range(40):
+            throttle.answered()
+    assert throttle.margin == 0.25
+
+
 def test_the_throttle_believes_lower_limits_the_service_announces():
     throttle = Throttle("t", rate=10, concurrency=3)
     throttle.answered(httpx.Headers({"x-rate-limit-limit": "5", "x-rate-limit-interval": "1s",

@@ -13,7 +13,7 @@ def tick(instance, storage, cursor=None):
 
 def test_full_batches_are_cut_by_page_count(instance, storage, monkeypatch):
     monkeypatch.setenv("PIPELINE_BATCH_MIN_PAGES", "6")
-    monkeypatch.setattr(sensors, "_pipeline_idle", lambda instance: False)
+    monkeypatch.setattr(sensors, "_run_slot_free", lambda instance: False)
     age([samples.born_digital_pdf(storage.inbox / f"r{i}.pdf", pages=3, seed=i) for i in range(5)])
 
     result, _ = tick(instance, storage)
@@ -28,7 +28,7 @@ def test_full_batches_are_cut_by_page_count(instance, storage, monkeypatch):
 
 
 def test_a_lone_pdf_waits_at_most_max_wait(instance, storage, monkeypatch):
-    monkeypatch.setattr(sensors, "_pipeline_idle", lambda instance: False)
+    monkeypatch.setattr(sensors, "_run_slot_free", lambda instance: False)
     monkeypatch.setenv("PIPELINE_BATCH_MAX_WAIT_SECONDS", "3600")
     age([samples.born_digital_pdf(storage.inbox / "lone.pdf", pages=1)])
 

@@ -1,0 +1,202 @@
+"""`pipeline-project dev` stopped like a service: Ctrl-C (SIGINT to its process group, as a terminal
+sends it) while a batch is being OCR'd leaves no process behind — UI, code servers, daemon, run
+worker, Tesseract — and the next start finishes the interrupted batch by itself, exactly once, with
+tables equal to a clean run's. The second start is then stopped with SIGTERM, as a service manager
+does."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import pytest
+
+from pipeline_project import samples
+from pipeline_project.lib import resume
+from pipeline_project.lib.storage import StorageResource
+from pipeline_project_tests.conftest import PROJECT_ROOT, age
+from pipeline_project_tests.defs.documents.helpers import snapshot, wait_for
+
+pytestmark = pytest.mark.e2e
+BIN = Path(sys.executable).parent
+MARK = "PIPELINE_TEST_SERVICE_MARK"  # every process started under a test's dev inherits it
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def marked(mark: str) -> list[psutil.Process]:
+    """Every live process that inherited this test's mark (however far it wandered from the tree)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != os.getpid() and proc.environ().get(MARK) == mark and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            pass
+    return found
+
+
+def still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    out = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+class Dev:
+    """`pipeline-project dev` in its own process group, as a terminal would run it."""
+
+    def __init__(self, env: dict, log: Path):
+        self.mark = env[MARK]
+        self.log_path = log
+        self.proc = subprocess.Popen(
+            [str(BIN / "pipeline-project"), "dev", "--port", str(free_port()), "--web-port", str(free_port())],
+            cwd=PROJECT_ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+
+    def everything(self) -> list[psutil.Process]:
+        try:
+            tree = [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        return list({p.pid: p for p in tree + marked(self.mark)}.values())
+
+    def stop(self, sig: int) -> list[psutil.Process]:
+        """Signal the process group; returns what was running just before (for the caller to check)."""
+        before = self.everything()
+        os.killpg(self.proc.pid, sig)
+        return before
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:  # cleanup after a failed assertion: nothing may outlive the test
+        for p in self.everything():
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+
+
+def all_gone(dev: Dev, before: list[psutil.Process]) -> bool:
+    return not still_running(before) and not marked(dev.mark)
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    for i in range(2):
+        samples.born_digital_pdf(folder / f"memo_{i}.pdf", pages=2, seed=i)
+    for i in range(6):
+        samples.image_only_pdf(folder / f"scan_{i}.pdf", [f"Harbour log, page {i}", "Crane 4 inspected"])
+    samples.bad_files(folder / "bad", folder / "memo_0.pdf")
+    return folder
+
+
+@pytest.fixture
+def clean_tables(tmp_path, corpus):
+    """The tables of the same files drained in one go, with no interruption. The drain runs while the
+    test goes on; calling the returned function waits for it and reads the tables."""
+    clean = StorageResource(root=str(tmp_path / "clean"))
+    shutil.copytree(corpus, clean.inbox, dirs_exist_ok=True)
+    age(p for p in clean.inbox.rglob("*") if p.is_file())
+    env = dict(os.environ, PIPELINE_DATA_DIR=clean.root, DAGSTER_HOME=str(tmp_path / "clean" / "dagster_home"))
+    drain = subprocess.Popen([str(BIN / "pipeline-project"), "drain"], env=env, cwd=PROJECT_ROOT,
+                             stdout=subprocess.DEVNULL)
+
+    def tables() -> dict:
+        assert drain.wait(timeout=600) == 0
+        return snapshot(clean)
+
+    yield tables
+    if drain.poll() is None:
+        drain.kill()
+        drain.wait()
+
+
+@pytest.fixture
+def project(tmp_path):
+    data = tmp_path / "data"
+    env = dict(os.environ, PIPELINE_DATA_DIR=str(data), DAGSTER_HOME=str(data / "dagster_home"),
+               PIPELINE_BATCH_MAX_WAIT_SECONDS="5", **{MARK: uuid.uuid4().hex})
+    subprocess.run([str(BIN / "pipeline-project"), "init"], env=env, check=True, cwd=PROJECT_ROOT,
+                   stdout=subprocess.DEVNULL)
+    started: list[Dev] = []
+    yield data, env, started
+    for dev in started:
+        dev.kill()
+
+
+def runs_of(home: str, partition: str) -> list[dg.DagsterRun]:
+    with dg.DagsterInstance.from_config(home) as instance:
+        return list(reversed(instance.get_runs(dg.RunsFilter(job_name="documents_job",
+                                                             tags={"dagster/partition": partition}))))
+
+
+def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, clean_tables):
+    data, env, started = project
+    home = str(data / "dagster_home")
+    shutil.copytree(corpus, data / "inbox", dirs_exist_ok=True)
+    dev = Dev(env, data / "dev1.log")
+    started.append(dev)
+
+    def ocr_under_way():
+        if not list(data.glob("batches/*/ocr_parts/*.json")):
+            return None
+        with dg.DagsterInstance.from_config(home) as instance:
+            return instance.get_runs(dg.RunsFilter(job_name="documents_job", statuses=[dg.DagsterRunStatus.STARTED]))
+
+    (run,) = wait_for(ocr_under_way, timeout=420, interval=0.5, what=f"OCR to be under way ({dev.log_path})")
+    batch = run.tags["dagster/partition"]
+    before = dev.stop(signal.SIGINT)
+    assert any("tesseract" in " ".join(p.cmdline()) or "multiprocessing" in " ".join(p.cmdline())
+               for p in still_running(before)), "the run's worker should have been running"
+    wait_for(lambda: all_gone(dev, before), timeout=10, interval=0.2,
+             what=f"every process of `pipeline-project dev` to end ({dev.log_path})")
+    assert dev.proc.wait(timeout=5) == 0
+    said = dev.output()
+    assert re.search(rf"in flight.*\n.*documents_job partition {batch}", said), said[-2000:]
+    assert "resume" in said
+
+    (interrupted,) = [r for r in runs_of(home, batch) if r.run_id == run.run_id]
+    assert interrupted.status == dg.DagsterRunStatus.FAILURE
+    assert interrupted.tags[resume.INTERRUPTED] == "stop"
+
+    dev = Dev(env, data / "dev2.log")
+    started.append(dev)
+
+    def batch_embedded():
+        with dg.DagsterInstance.from_config(home) as instance:
+            return batch in instance.get_materialized_partitions(dg.AssetKey("embeddings"))
+
+    wait_for(batch_embedded, timeout=420, interval=2, what=f"the interrupted batch to finish ({dev.log_path})")
+    runs = runs_of(home, batch)
+    assert [r.run_id for r in runs][0] == run.run_id
+    (resumed,) = runs[1:]  # exactly once: one more run of that batch, the resume
+    assert resumed.tags[resume.RESUMES] == run.run_id
+    assert resumed.parent_run_id == run.run_id
+    wait_for(lambda: runs_of(home, batch)[1].status == dg.DagsterRunStatus.SUCCESS, timeout=120, interval=1,
+             what="the resumed run to succeed")
+    assert runs_of(home, batch)[0].tags[resume.RESUMED_AS] == resumed.run_id
+    assert snapshot(StorageResource(root=str(data))) == clean_tables()
+
+    # A service manager stops with SIGTERM: the same clean stop.
+    before = dev.stop(signal.SIGTERM)
+    wait_for(lambda: all_gone(dev, before), timeout=10, interval=0.2,
+             what=f"every process to end after SIGTERM ({dev.log_path})")
+    assert dev.proc.wait(timeout=5) == 0
+    assert "no process left running" in dev.output()
