@@ -44,6 +44,7 @@ def test_batch_embeds_as_one_gpu_job_with_the_local_vectors(slurm_env, tmp_path,
     assert cosines(result.vectors, local).min() >= 0.9999
     meta = result.metadata
     assert meta["embedding_engine"] == "slurm" and meta["slurm_state"] == "COMPLETED"
+    assert meta["backend"].startswith(embedder.running_backend())  # the job used the local engine's backend
     tres = subprocess.run(["sacct", "-X", "-n", "-P", "-j", str(meta["slurm_job_id"]), "-o", "AllocTRES"],
                           capture_output=True, text=True, check=True).stdout
     assert "gres/gpu=1" in tres  # the job held a GPU (a dummy device here: no CUDA, so it ran on CPU)

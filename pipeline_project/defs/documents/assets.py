@@ -210,7 +210,9 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     return dg.MaterializeResult(
         metadata={
             "model": embedder.model,
-            "backend": embedder.running_backend() if len(todo) else embedder.backend_name(),
+            # (a remote engine reports its own backend below, without loading the model here)
+            "backend": embedder.running_backend() if len(todo) and engine.engine_name == "local"
+            else embedder.backend_name(),
             "embedded": len(todo),
             "reused": reused,
             "seconds": round(seconds, 2),

@@ -18,6 +18,7 @@ from pipeline_project.lib.settings import env_int, env_str
 from pipeline_project.lib.slurm_batch import SlurmCluster, cluster_settings_from_env, fingerprint
 
 PAYLOAD = Path(__file__).with_name("payload.py")
+PROJECT_ROOT = Path(__file__).resolve().parents[4]
 
 
 class SlurmEmbeddingFailed(RuntimeError):
@@ -58,9 +59,10 @@ class SlurmEmbeddingEngine(SlurmCluster, EmbeddingEngine):
             with atomic_path(out_dir / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
                 for text in texts:
                     fh.write(json.dumps(text, ensure_ascii=False) + "\n")
-            return {"batch_id": batch_id, "model_path": model_path, "batch_size": embedder.batch_size}
+            return {"batch_id": batch_id, "model_path": model_path, "batch_size": embedder.batch_size,
+                    "backend": embedder.backend_name(), "project_src": self.project_src or self.to_cluster(PROJECT_ROOT)}
 
-        key = fingerprint({"texts": fingerprint(texts), "model": model_path})
+        key = fingerprint({"texts": fingerprint(texts), "model": model_path, "backend": embedder.backend_name()})
         outcome = self.run_batch_job(context, label=f"embeddings {batch_id}", work_dir=Path(work_dir) / "embed_slurm",
                                      inputs_fingerprint=key, prepare=prepare, payload=PAYLOAD)
         if not outcome.ok:  # the step fails (and is retried) rather than store a batch without vectors
@@ -72,6 +74,7 @@ class SlurmEmbeddingEngine(SlurmCluster, EmbeddingEngine):
         summary = outcome.summary()
         meta.update({"slurm_outcome": "completed", "slurm_job": outcome.how, "slurm_job_id": outcome.job_id,
                      "slurm_attempts": outcome.attempts, "slurm_device": summary.get("device", ""),
+                     "backend": f"{summary.get('backend', '?')} on the SLURM node ({summary.get('device', '?')})",
                      "payload_seconds": summary.get("payload_seconds", 0.0), **outcome.metadata})
         if outcome.history:
             meta["slurm_attempt_history"] = json.dumps(outcome.history)
