@@ -1,9 +1,14 @@
 """The project's own Dagster instance: $DAGSTER_HOME, default $PIPELINE_DATA_DIR/dagster_home.
 
-Its dagster.yaml uses the queued run coordinator (needed by `dagster job launch`) with two runs at a
-time, one per core here: batches overlap (OCR of batch N+1 while batch N is embedded) without
-oversubscribing the machine. Run retries and run monitoring are on, so a run whose process dies is
-re-executed by the daemon without anyone acting.
+Its dagster.yaml keeps runs, events and schedules in SQLite under $DAGSTER_HOME, or in PostgreSQL
+(dagster-postgres) when $PIPELINE_DAGSTER_PG_URL (postgresql://user:password@host:port/db) is set as
+it is written. The URL is written into the file (readable by its owner only) with psycopg2 named as
+the driver: SQLAlchemy 2.1 would otherwise pick psycopg 3, on which some of Dagster's queries fail.
+It uses the queued run
+coordinator (needed by `dagster job launch`) with two runs at a time, one per core here: batches
+overlap (OCR of batch N+1 while batch N is embedded) without oversubscribing the machine. Run
+retries and run monitoring are on, so a run whose process dies is re-executed by the daemon without
+anyone acting.
 """
 
 from __future__ import annotations
@@ -37,9 +42,27 @@ telemetry:
   enabled: false
 nux:
   enabled: false  # no "join the community" pop-up over the UI
-# Scale-out: replace SQLite with Postgres (storage: postgres: ...) and pick a run launcher
-# (dagster-docker, dagster-k8s, ...) here; the code location does not change. See docs/ARCHITECTURE.md.
+# Scale-out: runs, events and schedules on Postgres (set PIPELINE_DAGSTER_PG_URL before `init`, or add
+# the storage block below by hand) and a run launcher (dagster-docker, dagster-k8s, ...) here; the code
+# location does not change. See docs/POSTGRES.md.
 """
+
+POSTGRES_STORAGE = """\
+# Runs, event log and schedules in PostgreSQL (from PIPELINE_DAGSTER_PG_URL when this file was written).
+storage:
+  postgres:
+    postgres_url: "{url}"
+"""
+
+
+def dagster_pg_url(url: str) -> str:
+    """A postgresql:// URL with psycopg2 as SQLAlchemy's driver (an explicit driver is kept)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        from pipeline_project.lib.settings import UserError
+
+        raise UserError(f"PIPELINE_DAGSTER_PG_URL must be a postgresql:// URL, not {url!r}")
+    return url if "+" in scheme else f"postgresql+psycopg2://{rest}"  # SQLAlchemy 2 refuses postgres://
 
 
 EMBEDDING_POOL = "embedding_model"
@@ -68,8 +91,13 @@ def ensure_dagster_home(pools: bool = True) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2),
-                                              max_retries=env_int("PIPELINE_RUN_RETRIES", 2)))
+        text = DAGSTER_YAML.format(max_runs=env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2),
+                                   max_retries=env_int("PIPELINE_RUN_RETRIES", 2))
+        pg_url = os.environ.get("PIPELINE_DAGSTER_PG_URL", "").strip()
+        if pg_url:
+            text += POSTGRES_STORAGE.format(url=dagster_pg_url(pg_url).replace('"', '%22'))
+        config.touch(mode=0o600)
+        config.write_text(text)
     os.environ["DAGSTER_HOME"] = str(home)
     if pools:
         import dagster as dg

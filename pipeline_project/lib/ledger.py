@@ -178,7 +178,7 @@ def counts(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dict[str, int
     ensure_ledger(conn)
     out: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for domain, stage, state, n in conn.execute(
-            f"SELECT domain, stage, state, count(*) FROM {TABLE} GROUP BY ALL ORDER BY ALL").fetchall():
+            f"SELECT domain, stage, state, count(*) FROM {TABLE} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall():
         out[domain][stage][state] = n
     return {d: dict(s) for d, s in out.items()}
 
@@ -193,8 +193,8 @@ def requeue(conn: duckdb.DuckDBPyConnection, *, domain: str | None = None,
     states = [FAILED, DEAD_LETTER] if dead_letters else [FAILED]
     where = "state IN (SELECT unnest(?)) AND quarantine_path IS NULL" + (" AND domain = ?" if domain else "")
     params: list = [states] + ([domain] if domain else [])
-    touched = conn.execute(f"SELECT domain, partition_key, count(*) FROM {TABLE} WHERE {where} GROUP BY ALL "
-                           "ORDER BY ALL", params).fetchall()
+    touched = conn.execute(f"SELECT domain, partition_key, count(*) FROM {TABLE} WHERE {where} GROUP BY 1, 2 "
+                           "ORDER BY 1, 2", params).fetchall()
     conn.execute(f"UPDATE {TABLE} SET state = '{PENDING}', attempts = 0, updated_at = ? WHERE {where}",
                  [now()] + params)
     out: dict[str, dict[str, int]] = defaultdict(dict)

@@ -16,11 +16,11 @@ from functools import lru_cache
 from pipeline_project.lib.embedder import EmbedderResource
 from pipeline_project.lib.settings import data_dir, env_str
 from pipeline_project.lib.storage import StorageResource
-from pipeline_project.lib.warehouse import WarehouseResource
+from pipeline_project.lib.warehouse import WarehouseResource, warehouse_url
 
 # Settings the shared resources are built from; a change to any of them builds a new set.
 _ENV_KEYS = ("PIPELINE_DATA_DIR", "PIPELINE_DELETE_SOURCE", "PIPELINE_DOWNLOAD_LIST", "PIPELINE_EMBEDDING_MODEL",
-             "EMBEDDING_MODEL")
+             "EMBEDDING_MODEL", "PIPELINE_WAREHOUSE_URL")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _build(_env: tuple) -> Shared:
     storage = StorageResource(root=str(data_dir()),
                               delete_source=env_str("PIPELINE_DELETE_SOURCE", default_delete_source()))
     model = env_str("PIPELINE_EMBEDDING_MODEL", env_str("EMBEDDING_MODEL", EmbedderResource().model))
-    return Shared(storage=storage, warehouse=WarehouseResource(database=str(storage.warehouse_path)),
+    return Shared(storage=storage, warehouse=WarehouseResource(database=str(storage.warehouse_path), url=warehouse_url()),
                   embedder=EmbedderResource(model=model))
 
 

@@ -54,7 +54,7 @@ def batches_to_retry(warehouse, now: dt.datetime | None = None) -> dict[str, str
     "failures with attempts left. Nothing is lost while a service is down; it is asked again later.",
 )
 def bibliography_retry_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    quick = WarehouseResource(database=warehouse.database, lock_wait_seconds=20.0)  # a tick has 60 s
+    quick = WarehouseResource(database=warehouse.database, url=warehouse.url, lock_wait_seconds=20.0)  # a tick: 60 s
     try:
         due = batches_to_retry(quick)
     except duckdb.IOException as exc:

@@ -62,7 +62,8 @@ def pages_result(warehouse: DuckDBResource, batch_id: str) -> dg.AssetCheckResul
 def chunk_ids_result(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     with connect(warehouse) as conn:
         dupes = conn.execute(
-            "SELECT count(*) FROM (SELECT chunk_id FROM chunks GROUP BY chunk_id HAVING count(*) > 1)").fetchone()[0]
+            "SELECT count(*) FROM (SELECT chunk_id FROM chunks GROUP BY chunk_id HAVING count(*) > 1) AS dupes"
+        ).fetchone()[0]
     return dg.AssetCheckResult(check_name="no_duplicate_chunk_ids", passed=dupes == 0,
                                metadata={"duplicated_chunk_ids": dupes})
 
@@ -72,7 +73,8 @@ def embeddings_result(warehouse: DuckDBResource, batch_id: str, model: str) -> d
         wrong = conn.execute(
             """SELECT count(*) FROM (SELECT c.chunk_id FROM chunks c
                LEFT JOIN embeddings e ON e.chunk_id = c.chunk_id AND e.model = ?
-               WHERE c.batch_id = ? GROUP BY c.chunk_id HAVING count(e.chunk_id) <> 1)""", [model, batch_id]).fetchone()[0]
+               WHERE c.batch_id = ? GROUP BY c.chunk_id HAVING count(e.chunk_id) <> 1) AS wrong""",
+            [model, batch_id]).fetchone()[0]
     return dg.AssetCheckResult(check_name="one_embedding_per_chunk", passed=wrong == 0,
                                metadata={"chunks_without_exactly_one_vector": wrong, "model": model})
 

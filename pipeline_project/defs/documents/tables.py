@@ -87,7 +87,8 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 def _migrate_dead_letters_table(conn: duckdb.DuckDBPyConnection) -> None:
     """Warehouses written before the item ledger kept dead letters in a table of their own."""
-    kind = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'dead_letters'").fetchone()
+    kind = conn.execute("SELECT table_type FROM information_schema.tables "
+                        "WHERE table_name = 'dead_letters' AND table_schema = current_schema()").fetchone()
     if not kind or kind[0] != "BASE TABLE":
         return
     rows = conn.execute("SELECT batch_id, doc_id, source_file, stage, reason FROM dead_letters").fetchall()

@@ -248,7 +248,7 @@ def status(common) -> dict:
         ledger.ensure_ledger(conn)
         rows = conn.execute(
             f"""SELECT split_part(item_id, '/', 1) AS dataset, stage, state, count(*) FROM {ledger.TABLE}
-                WHERE domain = ? GROUP BY ALL""", [state.DOMAIN]).fetchall()
+                WHERE domain = ? GROUP BY 1, 2, 3""", [state.DOMAIN]).fetchall()
     counts: dict = {}
     for dataset, stage, st, n in rows:
         counts.setdefault(dataset, {}).setdefault(stage, {})[st] = n

@@ -38,7 +38,8 @@ def ensure_web_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+    return bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                            "AND table_schema = current_schema()", [name]).fetchone()[0])
 
 
 def upsert_pages(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
