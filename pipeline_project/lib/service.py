@@ -39,6 +39,7 @@ class Service:
         self.signals = 0
         self.grace = env_float("PIPELINE_STOP_GRACE_SECONDS", 8.0)
         self._lock_file = None
+        self._waiting: list = []
         self.supervisor: Supervisor | None = None
 
     # -- start ---------------------------------------------------------------------------------
@@ -56,11 +57,10 @@ class Service:
         if cut_off:
             self.log("runs cut off by an unclean stop: " + ", ".join(resume.describe(r) for r in cut_off))
         resume.finish_canceling(instance)
-        waiting = resume.pending(instance)
-        if waiting:
-            self.log(f"{len(waiting)} interrupted run(s) will be queued again once the Dagster UI is up: "
-                     + ", ".join(resume.describe(r) for r in waiting))
-            threading.Thread(target=self._resume_when_up, args=(waiting,), daemon=True).start()
+        self._waiting = resume.pending(instance)
+        if self._waiting:
+            self.log(f"{len(self._waiting)} interrupted run(s) will be queued again once the Dagster UI is up: "
+                     + ", ".join(resume.describe(r) for r in self._waiting))
 
     def _lock(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,10 @@ class Service:
 
     # -- run -----------------------------------------------------------------------------------
     def wait(self) -> int:
-        """Until a stop signal (0) or a child exiting by itself (1)."""
+        """Until a stop signal (0) or a child exiting by itself (1). Call it once the children are
+        started (no thread may run while they fork)."""
+        if self._waiting:
+            threading.Thread(target=self._resume_when_up, args=(self._waiting,), daemon=True).start()
         while not self.signals:
             ended = self.supervisor.exited()
             if ended:
