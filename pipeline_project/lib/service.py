@@ -131,6 +131,16 @@ class Service:
         sup, t0 = self.supervisor, time.monotonic()
         at = lambda seconds: t0 + min(seconds, self.grace)  # noqa: E731 - a point in the grace period
         instance = self._instance()
+        if self.forced:  # two signals before the stop began: kill first, record afterwards
+            stuck = sup.kill_all()
+            runs = resume.running(instance)
+            resume.mark_interrupted(instance, runs)
+            resume.mark_failed(instance, [r.run_id for r in runs])
+            resume.finish_canceling(instance)
+            for run in runs:
+                self.log(f"  interrupted {resume.describe(run)}; the next start queues it again")
+            self._report([], stuck, time.monotonic() - t0)
+            return []
 
         # `dg dev` would tear the Dagster UI down the moment its daemon ends, and the UI is still needed
         # to queue the interrupted runs again: freeze it (SIGSTOP) until the final sweep. The daemon
