@@ -122,15 +122,15 @@ class LocalPipeline:
         """OCR everything waiting in the inbox (the documents domain's own drain); its batches."""
         from pipeline_project.defs.documents.drain import drain
 
-        if self.progress:
-            waiting = len(pdfs_in(self.resources["storage"].inbox))
-            if waiting:
-                self.progress.queued("documents", waiting)
+        inbox = self.resources["storage"].inbox
+        waiting = len(pdfs_in(inbox))
+        if self.progress and waiting:
+            self.progress.queued("documents", waiting)  # counted in files, as the user dropped them
         report = drain(self.instance, self.resources, log=lambda m: None)
         self.report.failed += [f"{b}: documents" for b in report.failed]
         if self.progress:
-            for _ in report.batches:
-                self.progress.finished("documents", "batch stored")
+            for _ in range(max(0, waiting - len(pdfs_in(inbox)))):  # taken in: stored, or quarantined with a reason
+                self.progress.finished("documents", "taken in")
         self.report.batches += report.batches
         return report.batches
 
