@@ -5,6 +5,7 @@ benchmark. No files, no OCR, no embedding: only the decisions.
     .venv/bin/python benchmarks/dispatch_bench.py                 # every arrival pattern, local engine
     .venv/bin/python benchmarks/dispatch_bench.py --engine slurm  # SLURM/GPU defaults and run-time model
     .venv/bin/python benchmarks/dispatch_bench.py --scale         # 1M PDFs (10M pages): partitions, runs, ticks
+                                                                  # (and the real sensor's tick on 1,000 / 10,000 waiting PDFs)
 
 Per pattern: batches per million documents (over the whole run, and in the sustained part: after the
 first hour, before the arrivals stop), median/p95 pages per batch, median/p95 time from a file's
@@ -262,6 +263,34 @@ def scale(settings, model) -> None:
     print(f"  partition budget {budget:,}: {100 * len(res.batches) / budget:.0f} % used after 1M PDFs")
 
 
+def real_sensor_ticks(files: int) -> None:
+    """The sensor's own tick (dispatch_tick: inbox scan, page counts, decision) on a real inbox of
+    `files` one-page PDFs and a real Dagster instance; nothing is cut (min pages out of reach)."""
+    import tempfile
+
+    import dagster as dg
+
+    from pipeline_project import samples
+    from pipeline_project.defs.documents import sensors
+    from pipeline_project.lib.storage import StorageResource
+
+    settings = dispatch_policy.for_engine("slurm", min_pages=10**9)
+    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
+        storage = StorageResource(root=tmp)
+        for i in range(files):
+            samples.born_digital_pdf(storage.inbox / f"p{i:06d}.pdf", pages=1, seed=i)
+        cursor, times = None, []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            tick = sensors.dispatch_tick(instance, storage, cursor, now=time.time() + 5, settings=settings)
+            times.append((time.perf_counter() - t0, len(tick.waiting)))
+            cursor = tick.cursor
+        print(f"  real sensor tick, {files:,} PDFs waiting in the inbox: first tick {times[0][0]:.1f} s "
+              f"(pages of {times[0][1]:,} counted), next ticks {times[1][0]:.2f} s and {times[2][0]:.2f} s "
+              f"(cursor {len(cursor) / 1e3:,.0f} KB); a tick has 60 s, new files are counted for ≤ "
+              f"{sensors.COUNT_BUDGET_SECONDS:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=sorted(MODELS), default="local")
@@ -274,6 +303,8 @@ def main() -> None:
     print(f"engine {args.engine}: {settings}\nrun model: {model}\n")
     if args.scale:
         scale(settings, model)
+        for files in (1_000, 10_000):
+            real_sensor_ticks(files)
         return
     print(HEADER)
     for name, arrivals in patterns(args.quick):

@@ -53,7 +53,7 @@ def embedded_at(home: Path) -> dict[str, float]:
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        records = instance.fetch_materializations(dg.AssetKey("embeddings"), limit=100_000).records
+        records = instance.fetch_materializations(dg.AssetKey("embeddings"), limit=10_000).records
         return {r.partition_key: r.timestamp for r in records if r.partition_key}
 
 
@@ -69,9 +69,9 @@ def counts(home: Path) -> dict:
     by_status: dict[str, int] = {}
     for run in runs:
         by_status[run.status.value] = by_status.get(run.status.value, 0) + 1
-    evaluation = check.evaluation if check else None
+    evaluation = check.evaluation if check else None  # a check still running has no outcome yet
     return {"partitions": partitions, "runs": len(runs), "runs_by_status": by_status,
-            "budget_check": None if evaluation is None else
+            "budget_check": None if evaluation is None or not hasattr(evaluation, "passed") else
             {"passed": evaluation.passed, "description": evaluation.description}}
 
 
@@ -149,6 +149,7 @@ def main() -> None:
         print(f"arrival → embedded: median {statistics.median(latencies) / 60:.1f} min, "
               f"p95 {sorted(latencies)[int(0.95 * len(latencies))] / 60:.1f} min, max {max(latencies) / 60:.1f} min")
         print(f"partition_budget check (last run): {result['budget_check']}")
+        print(storage_figures(home, data, result["runs"]))
         if args.quiet > 0:
             lone_after_quiet(args.quiet, last_drop, home, inbox)
         status = subprocess.run([str(BIN / "pipeline-project"), "status"], env=env, cwd=ROOT, capture_output=True,
@@ -162,6 +163,21 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             os.killpg(dev.pid, signal.SIGKILL)
             dev.wait()
+
+
+def storage_figures(home: Path, data: Path, runs: int) -> str:
+    """Dagster's own storage per run, and the warehouse per page and per chunk."""
+    import duckdb
+
+    dagster_bytes = sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
+    warehouse = data / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        pages = conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+        chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    size = warehouse.stat().st_size
+    return (f"storage: DAGSTER_HOME {dagster_bytes / 1e6:.1f} MB for {runs} runs ({dagster_bytes / max(runs, 1) / 1e3:.0f} KB "
+            f"a run); warehouse.duckdb {size / 1e6:.1f} MB for {pages} pages and {chunks} chunks "
+            f"({size / max(pages, 1) / 1e3:.1f} KB a page, {size / max(chunks, 1) / 1e3:.1f} KB a chunk)")
 
 
 def lone_after_quiet(quiet: float, last_drop: float, home: Path, inbox: Path) -> None:

@@ -1,4 +1,4 @@
-"""Embedding backends side by side: torch fp32 (sentence-transformers) vs ONNX Runtime fp32 vs ONNX int8.
+"""Embedding backends side by side: torch fp32 (sentence-transformers), OpenVINO, ONNX Runtime fp32 and int8.
 
 Evaluation set: real text on this machine (Debian PDFs, manuals, release notes, licences) chunked the way the
 pipeline chunks it (200 model tokens, 40 overlap). Each backend runs in its own process (so its peak RSS
@@ -26,7 +26,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out" / "search"
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "openvino", "onnx", "onnx-int8")
 
 
 def eval_texts(n: int) -> list[str]:

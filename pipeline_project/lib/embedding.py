@@ -213,7 +213,9 @@ class OnnxEncoder:
     def _openvino(path: Path, threads: int):
         import openvino as ov
 
-        compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads})
+        # CACHE_DIR: the compiled model is kept beside the export, so later loads skip compilation
+        compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                                               "CACHE_DIR": str(path.parent / "openvino_cache")})
         names = {i.get_any_name() for i in compiled.inputs}
         lock = threading.Lock()  # one infer request at a time per compiled model
         request = compiled.create_infer_request()

@@ -28,6 +28,8 @@ run_coordinator:
     dequeue_interval_seconds: 1  # a queued run starts within a second, not five
 # A run whose process dies (killed, out of memory) is marked failed by its code server and then
 # re-executed from the failed step by the daemon: every stage is idempotent, so nobody has to act.
+# Runs interrupted by stopping `pipeline-project dev` are not retries: they are queued again from the
+# failed step by the stop (or the next start), once, without using up max_retries (docs/SERVICE.md).
 run_retries:
   enabled: true
   max_retries: {max_retries}

@@ -50,7 +50,9 @@ def describe(run: dg.DagsterRun) -> str:
 
 
 def running(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
-    return list(instance.get_runs(dg.RunsFilter(statuses=RUNNING)))
+    """Runs with a worker started by the run launcher (the daemon's queue or the UI). Runs executed
+    inside another command (`pipeline-project drain`, `retry`) have no launcher origin and are not ours."""
+    return [r for r in instance.get_runs(dg.RunsFilter(statuses=RUNNING)) if r.remote_job_origin is not None]
 
 
 def mark_interrupted(instance: dg.DagsterInstance, runs: list[dg.DagsterRun], how: str = "stop") -> None:
@@ -96,8 +98,6 @@ def repair_unclean_stop(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     Runs executed in some other process (no run launcher origin) or with a live worker are left alone."""
     orphans = []
     for run in running(instance):
-        if run.remote_job_origin is None:  # `execute_in_process` in another command: not ours
-            continue
         pid = worker_pid(instance, run.run_id)
         if pid is not None and psutil.pid_exists(pid):
             continue

@@ -39,6 +39,7 @@ class Service:
         self.signals = 0
         self.grace = env_float("PIPELINE_STOP_GRACE_SECONDS", 8.0)
         self._lock_file = None
+        self._waiting: list = []
         self.supervisor: Supervisor | None = None
 
     # -- start ---------------------------------------------------------------------------------
@@ -56,11 +57,10 @@ class Service:
         if cut_off:
             self.log("runs cut off by an unclean stop: " + ", ".join(resume.describe(r) for r in cut_off))
         resume.finish_canceling(instance)
-        waiting = resume.pending(instance)
-        if waiting:
-            self.log(f"{len(waiting)} interrupted run(s) will be queued again once the Dagster UI is up: "
-                     + ", ".join(resume.describe(r) for r in waiting))
-            threading.Thread(target=self._resume_when_up, args=(waiting,), daemon=True).start()
+        self._waiting = resume.pending(instance)
+        if self._waiting:
+            self.log(f"{len(self._waiting)} interrupted run(s) will be queued again once the Dagster UI is up: "
+                     + ", ".join(resume.describe(r) for r in self._waiting))
 
     def _lock(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,10 @@ class Service:
 
     # -- run -----------------------------------------------------------------------------------
     def wait(self) -> int:
-        """Until a stop signal (0) or a child exiting by itself (1)."""
+        """Until a stop signal (0) or a child exiting by itself (1). Call it once the children are
+        started (no thread may run while they fork)."""
+        if self._waiting:
+            threading.Thread(target=self._resume_when_up, args=(self._waiting,), daemon=True).start()
         while not self.signals:
             ended = self.supervisor.exited()
             if ended:
@@ -128,6 +131,16 @@ class Service:
         sup, t0 = self.supervisor, time.monotonic()
         at = lambda seconds: t0 + min(seconds, self.grace)  # noqa: E731 - a point in the grace period
         instance = self._instance()
+        if self.forced:  # two signals before the stop began: kill first, record afterwards
+            stuck = sup.kill_all()
+            runs = resume.running(instance)
+            resume.mark_interrupted(instance, runs)
+            resume.mark_failed(instance, [r.run_id for r in runs])
+            resume.finish_canceling(instance)
+            for run in runs:
+                self.log(f"  interrupted {resume.describe(run)}; the next start queues it again")
+            self._report([], stuck, time.monotonic() - t0)
+            return []
 
         # `dg dev` would tear the Dagster UI down the moment its daemon ends, and the UI is still needed
         # to queue the interrupted runs again: freeze it (SIGSTOP) until the final sweep. The daemon

@@ -1,8 +1,8 @@
 """`pipeline-project dev` stopped like a service: Ctrl-C (SIGINT to its process group, as a terminal
-sends it) while a batch is being OCR'd leaves no process behind — UI, code servers, daemon, run
-worker, Tesseract — and the next start finishes the interrupted batch by itself, exactly once, with
-tables equal to a clean run's. The second start is then stopped with SIGTERM, as a service manager
-does."""
+sends it) while a batch is being OCR'd and an observations week waits in the run queue leaves no
+process behind — UI, code servers, daemon, run worker, Tesseract — and the next start finishes the
+interrupted batch by itself, exactly once, with tables equal to a clean run's, and runs the queued
+week once. The second start is then stopped with SIGTERM, as a service manager does."""
 
 import os
 import re
@@ -21,8 +21,10 @@ import pytest
 from pipeline_project import samples
 from pipeline_project.lib import resume
 from pipeline_project.lib.storage import StorageResource
+from pipeline_project.samples.matfiles import make_dataset
 from pipeline_project_tests.conftest import PROJECT_ROOT, age
-from pipeline_project_tests.defs.documents.helpers import snapshot, wait_for
+from pipeline_project_tests.defs.documents.helpers import snapshot, table, wait_for
+from pipeline_project_tests.defs.observations.conftest import write_config
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -120,7 +122,7 @@ def clean_tables(tmp_path, corpus):
 
     def tables() -> dict:
         assert drain.wait(timeout=600) == 0
-        return snapshot(clean)
+        return documents_tables(clean.root)
 
     yield tables
     if drain.poll() is None:
@@ -131,8 +133,11 @@ def clean_tables(tmp_path, corpus):
 @pytest.fixture
 def project(tmp_path):
     data = tmp_path / "data"
+    # one run at a time, so the observations week waits in the queue while the batch is OCR'd
     env = dict(os.environ, PIPELINE_DATA_DIR=str(data), DAGSTER_HOME=str(data / "dagster_home"),
-               PIPELINE_BATCH_MAX_WAIT_SECONDS="5", **{MARK: uuid.uuid4().hex})
+               PIPELINE_BATCH_MAX_WAIT_SECONDS="5", PIPELINE_MAX_CONCURRENT_RUNS="1", **{MARK: uuid.uuid4().hex})
+    env.pop("PIPELINE_OBSERVATIONS_CONFIGS", None)  # the dataset below, in the data dir
+    write_config(data, "demo", sensor={"minimum_interval_seconds": 5})
     subprocess.run([str(BIN / "pipeline-project"), "init"], env=env, check=True, cwd=PROJECT_ROOT,
                    stdout=subprocess.DEVNULL)
     started: list[Dev] = []
@@ -141,10 +146,27 @@ def project(tmp_path):
         dev.kill()
 
 
+DOCUMENTS_ASSETS = {dg.AssetKey(k) for k in ("raw_pdfs", "ocr_jsonl", "documents", "chunks", "embeddings")}
+
+
 def runs_of(home: str, partition: str) -> list[dg.DagsterRun]:
+    """Every run that worked on this batch's documents assets, oldest first: the documents job's, and
+    any an automation sensor launched for them."""
     with dg.DagsterInstance.from_config(home) as instance:
-        return list(reversed(instance.get_runs(dg.RunsFilter(job_name="documents_job",
-                                                             tags={"dagster/partition": partition}))))
+        runs = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": partition}))
+    return [r for r in reversed(runs)
+            if r.job_name == "documents_job" or (r.asset_selection and r.asset_selection & DOCUMENTS_ASSETS)]
+
+
+def documents_tables(root: str) -> dict:
+    tables = snapshot(StorageResource(root=root))
+    tables["ledger"] = [row for row in tables["ledger"] if row[0] == "documents"]  # the week has its own
+    return tables
+
+
+def week_runs(home: str) -> list[dg.DagsterRun]:
+    with dg.DagsterInstance.from_config(home) as instance:
+        return list(instance.get_runs(dg.RunsFilter(tags={"observations/dataset": "demo"})))
 
 
 def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, clean_tables):
@@ -162,6 +184,11 @@ def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, cle
 
     (run,) = wait_for(ocr_under_way, timeout=420, interval=0.5, what=f"OCR to be under way ({dev.log_path})")
     batch = run.tags["dagster/partition"]
+    make_dataset(data / "raw" / "demo", weeks=1, files_per_week=2, n=600)  # one week of recordings
+    (week_run,) = wait_for(lambda: [r for r in week_runs(home) if r.status == dg.DagsterRunStatus.QUEUED],
+                           timeout=180, interval=0.5, what=f"the observations week to be queued ({dev.log_path})")
+    with dg.DagsterInstance.from_config(home) as instance:
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED, "the batch ended too soon"
     before = dev.stop(signal.SIGINT)
     assert any("tesseract" in " ".join(p.cmdline()) or "multiprocessing" in " ".join(p.cmdline())
                for p in still_running(before)), "the run's worker should have been running"
@@ -183,7 +210,8 @@ def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, cle
         with dg.DagsterInstance.from_config(home) as instance:
             return batch in instance.get_materialized_partitions(dg.AssetKey("embeddings"))
 
-    wait_for(batch_embedded, timeout=420, interval=2, what=f"the interrupted batch to finish ({dev.log_path})")
+    # generous: after the restart the queued week runs first, then the batch (one run at a time)
+    wait_for(batch_embedded, timeout=900, interval=2, what=f"the interrupted batch to finish ({dev.log_path})")
     runs = runs_of(home, batch)
     assert [r.run_id for r in runs][0] == run.run_id
     (resumed,) = runs[1:]  # exactly once: one more run of that batch, the resume
@@ -192,7 +220,14 @@ def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, cle
     wait_for(lambda: runs_of(home, batch)[1].status == dg.DagsterRunStatus.SUCCESS, timeout=120, interval=1,
              what="the resumed run to succeed")
     assert runs_of(home, batch)[0].tags[resume.RESUMED_AS] == resumed.run_id
-    assert snapshot(StorageResource(root=str(data))) == clean_tables()
+    assert documents_tables(str(data)) == clean_tables()
+
+    # the week that was waiting in the queue ran after the restart, once
+    wait_for(lambda: all(r.status == dg.DagsterRunStatus.SUCCESS for r in week_runs(home)), timeout=240,
+             interval=1, what=f"the queued observations week to run ({dev.log_path})")
+    assert [r.run_id for r in week_runs(home)] == [week_run.run_id]
+    storage = StorageResource(root=str(data))
+    assert table(storage, "SELECT count(*) FROM item_ledger WHERE domain = 'observations' AND state = 'done'")[0][0] > 0
 
     # A service manager stops with SIGTERM: the same clean stop.
     before = dev.stop(signal.SIGTERM)

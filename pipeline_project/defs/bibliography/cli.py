@@ -111,8 +111,19 @@ def _run(args: argparse.Namespace, files: list[Path], watch: Path | None = None)
         report = pipeline.run(feed)
     print(f"{report.files_added} files added, {len(report.batches)} batches, {report.seconds:.0f} s"
           + (f"; failed: {', '.join(report.failed)}" if report.failed else ""))
+    for line in _set_aside(pipeline.resources["warehouse"], report.batches):
+        print(line)
     print("\n".join(status_lines()))
     return 1 if report.failed else 0
+
+
+def _set_aside(warehouse, batches: list[str]) -> list[str]:
+    """Files of these batches the documents domain did not take (not a PDF, damaged, locked), and why."""
+    from pipeline_project.lib.ledger import DEAD_LETTER, Ledger
+
+    documents = Ledger(warehouse, "documents")
+    rows = [r for b in batches for r in documents.rows(partition_key=b, states=[DEAD_LETTER])]
+    return [f"quarantined  : {r.label or r.item_id} — {(r.last_error or '')[:100]}" for r in rows]
 
 
 def cmd_process_pdf(args: argparse.Namespace) -> int:

@@ -7,8 +7,9 @@ Same assets, resources and Dagster instance as the daemon (the UI shows these ru
           ──with_metadata → to_download_references → downloaded_references──▶ inbox (cited PDFs)
 
 Concurrent (default): one thread per stage, so batch N+1 is OCR'd and extracted while batch N is
-enriched; each bibliography stage runs in a process of its own (stage_process.py says why), and
-enrichment runs its requests concurrently within each service's limits. Sequential: one batch at a
+enriched; each bibliography stage runs in worker processes of its own, started once for the whole
+run (stage_process.py says why), and enrichment runs its requests concurrently within each
+service's limits. Sequential: one batch at a
 time through every stage, in this process, one reference at a time (the old behaviour, for comparison).
 Cited PDFs fetched into the inbox go round again, up to the citation depth.
 """
@@ -91,15 +92,16 @@ class LocalPipeline:
         self._lock = threading.Lock()
         self._extract: queue.Queue = queue.Queue(maxsize=max(1, options.queue_size))
         self._enrich: queue.Queue = queue.Queue(maxsize=max(1, options.queue_size))
+        self._stage_workers: dict = {}  # stage → its worker processes (concurrent mode)
         _RUNNING.add(self)
 
     # -- one stage for one batch ---------------------------------------------------------------------
     def _materialize(self, stage: str, batch_id: str) -> bool:
         from pipeline_project.defs.bibliography import assets as bib_assets
-        from pipeline_project.defs.bibliography.stage_process import STAGES, run_in_process_of_its_own
+        from pipeline_project.defs.bibliography.stage_process import STAGES
 
-        if self.options.concurrent:
-            ok = run_in_process_of_its_own(stage, batch_id, self.settings)
+        if stage in self._stage_workers:
+            ok = self._stage_workers[stage].run(batch_id)
         else:
             ok = dg.materialize([getattr(bib_assets, name) for name in STAGES[stage]], partition_key=batch_id,
                                 resources=self.resources, instance=self.instance, raise_on_error=False,
@@ -120,15 +122,15 @@ class LocalPipeline:
         """OCR everything waiting in the inbox (the documents domain's own drain); its batches."""
         from pipeline_project.defs.documents.drain import drain
 
-        if self.progress:
-            waiting = len(pdfs_in(self.resources["storage"].inbox))
-            if waiting:
-                self.progress.queued("documents", waiting)
+        inbox = self.resources["storage"].inbox
+        waiting = len(pdfs_in(inbox))
+        if self.progress and waiting:
+            self.progress.queued("documents", waiting)  # counted in files, as the user dropped them
         report = drain(self.instance, self.resources, log=lambda m: None)
         self.report.failed += [f"{b}: documents" for b in report.failed]
         if self.progress:
-            for _ in report.batches:
-                self.progress.finished("documents", "batch stored")
+            for _ in range(max(0, waiting - len(pdfs_in(inbox)))):  # taken in: stored, or quarantined with a reason
+                self.progress.finished("documents", "taken in")
         self.report.batches += report.batches
         return report.batches
 
@@ -180,7 +182,21 @@ class LocalPipeline:
 
     def run_concurrent(self, feed: Callable[[], bool] = lambda: False) -> RunReport:
         """`feed` is called every round (watch-folder adds new files there); True keeps the run going."""
+        from pipeline_project.defs.bibliography.stage_process import StageWorkers
+
         started = time.monotonic()
+        self._stage_workers = {"extraction": StageWorkers("extraction", self.settings, self.options.extraction_workers),
+                               "enrichment and downloads": StageWorkers("enrichment and downloads", self.settings)}
+        try:
+            self._feed_stages(feed)
+        finally:
+            for stage in self._stage_workers.values():
+                stage.close()
+            self._stage_workers = {}
+        self.report.seconds = time.monotonic() - started
+        return self.report
+
+    def _feed_stages(self, feed: Callable[[], bool]) -> None:
         workers = [threading.Thread(target=self._work, args=(self._extract, self.extract, self._enrich),
                                     name=f"extract-{i}", daemon=True)
                    for i in range(max(1, self.options.extraction_workers))]
@@ -201,8 +217,6 @@ class LocalPipeline:
             thread.join()
         self._enrich.put(DONE)
         workers[-1].join()
-        self.report.seconds = time.monotonic() - started
-        return self.report
 
     def run(self, feed: Callable[[], bool] = lambda: False) -> RunReport:
         if self.options.concurrent:

@@ -53,10 +53,16 @@ def is_candidate(path: Path, inbox: Path) -> bool:
     return path.is_file() and not path.name.lower().endswith(_PARTIAL_SUFFIXES)
 
 
-def scan_inbox(inbox: Path, known: dict[str, dict], policy: BatchPolicy, now: float) -> list[WaitingFile]:
+def scan_inbox(inbox: Path, known: dict[str, dict], policy: BatchPolicy, now: float,
+               count_budget_seconds: float | None = None) -> list[WaitingFile]:
     """Files ready for batching, oldest first. `known` caches page counts and first-seen times
-    between sensor ticks (the sensor's cursor), so each PDF is opened once."""
+    between sensor ticks (the sensor's cursor), so each PDF is opened once.
+
+    New files are opened oldest first for at most `count_budget_seconds` (at least one per call): a
+    sensor tick has 60 s, and 100,000 PDFs dropped at once take minutes to count, so the rest wait for
+    the next tick instead of the tick timing out with nothing saved."""
     found: list[WaitingFile] = []
+    new: list[tuple[float, str, Path, os.stat_result]] = []
     for path in inbox.rglob("*"):
         if not is_candidate(path, inbox):
             continue
@@ -69,10 +75,15 @@ def scan_inbox(inbox: Path, known: dict[str, dict], policy: BatchPolicy, now: fl
         rel = str(path.relative_to(inbox))
         cached = known.get(rel)
         if cached and cached["size"] == stat.st_size and cached["mtime"] == stat.st_mtime:
-            pages, first_seen = cached["pages"], cached["first_seen"]
+            found.append(WaitingFile(rel, stat.st_size, stat.st_mtime, cached["pages"], cached["first_seen"]))
         else:
-            pages, first_seen = count_pages(path), (cached or {}).get("first_seen", now)
-        found.append(WaitingFile(rel, stat.st_size, stat.st_mtime, pages, first_seen))
+            new.append((stat.st_mtime, rel, path, stat))
+    started = time.monotonic()
+    for counted, (_, rel, path, stat) in enumerate(sorted(new, key=lambda n: (n[0], n[1]))):
+        if counted and count_budget_seconds is not None and time.monotonic() - started > count_budget_seconds:
+            break
+        first_seen = (known.get(rel) or {}).get("first_seen", now)
+        found.append(WaitingFile(rel, stat.st_size, stat.st_mtime, count_pages(path), first_seen))
     found.sort(key=lambda f: (f.first_seen, f.mtime, f.path))
     return found
 

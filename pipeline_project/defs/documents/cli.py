@@ -116,6 +116,27 @@ def partition_budget_status(instance=None) -> dict:
             "message": budget_message(used, settings.budget, settings.warn_fraction), "rule": rule}
 
 
+def search_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, help="how many chunks (default 5)")
+    p.add_argument("--mode", choices=["hybrid", "vector", "lexical"], default="hybrid",
+                   help="hybrid: exact words (BM25) and meaning (vectors) fused (default); vector: meaning "
+                        "only; lexical: words only")
+    p.add_argument("--no-server", action="store_true",
+                   help="search here even when the project's web server is running (it answers faster)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def search_main(argv: list[str]) -> int:
+    """`pipeline-project search ...` without building the whole CLI: the other domains' command modules
+    import Dagster (~2.5 CPU-s), more than a search may take. pipeline_project/cli.py's main() calls this
+    when the first argument is `search`."""
+    p = argparse.ArgumentParser(prog="pipeline-project search",
+                                description="the top-k chunks for QUERY: words and meaning (hybrid) by default")
+    search_arguments(p)
+    return cmd_search(p.parse_args(argv))
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("sample", help="write generated sample PDFs into the inbox")
     p.add_argument("--documents", type=int, default=6, help="born-digital PDFs (default 6)")
@@ -128,12 +149,5 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_drain)
 
     p = subparsers.add_parser("search", help="the top-k chunks for QUERY: words and meaning (hybrid) by default")
-    p.add_argument("query")
-    p.add_argument("-k", type=int, default=5, help="how many chunks (default 5)")
-    p.add_argument("--mode", choices=["hybrid", "vector", "lexical"], default="hybrid",
-                   help="hybrid: exact words (BM25) and meaning (vectors) fused (default); vector: meaning "
-                        "only; lexical: words only")
-    p.add_argument("--no-server", action="store_true",
-                   help="search here even when the project's web server is running (it answers faster)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    search_arguments(p)
     p.set_defaults(func=cmd_search)

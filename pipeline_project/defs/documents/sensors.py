@@ -16,6 +16,10 @@ from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.settings import env_float, env_int, env_str
 
 
+# A sensor tick has 60 s: new PDFs are opened (pages counted) for at most this long per tick.
+COUNT_BUDGET_SECONDS = 20.0
+
+
 def instance_storage_kind(instance: dg.DagsterInstance) -> str:
     """"sqlite" or the name of the server database behind the instance's event log."""
     name = type(instance.event_log_storage).__name__.lower()
@@ -95,7 +99,8 @@ def dispatch_tick(instance: dg.DagsterInstance, storage: StorageResource, cursor
     orphans = [b for b in batching.batch_ids_on_disk(storage.batches) if b not in registered]
     for batch_id in orphans:
         batching.finish_claim(storage.batches / batch_id, storage.inbox)
-    waiting = batching.scan_inbox(storage.inbox, known, policy, now)
+    waiting = batching.scan_inbox(storage.inbox, known, policy, now,
+                                  count_budget_seconds=None if force else COUNT_BUDGET_SECONDS)
     decision = None
     if force:
         planned = batching.plan_batches(waiting, policy, now, idle=True)

@@ -62,6 +62,7 @@ def test_watch_folder_processes_what_is_there_and_what_arrives(services_env, tmp
     watched = tmp_path / "incoming"
     works = cited_works(services_env.catalog, 16, seed=11)
     papers.paper_citing(watched / "first.pdf", [w.text for w in works[:8]], seed=1)
+    (watched / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<")  # cut off: set aside, the rest goes on
     pipeline_started = threading.Event()
     result: dict = {}
 
@@ -73,7 +74,7 @@ def test_watch_folder_processes_what_is_there_and_what_arrives(services_env, tmp
     thread = threading.Thread(target=watch)
     thread.start()
     pipeline_started.wait()
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 480  # a bound for a stuck run, generous for a loaded machine
     while not list(runner._RUNNING) and time.monotonic() < deadline:
         time.sleep(0.1)
 
@@ -88,10 +89,13 @@ def test_watch_folder_processes_what_is_there_and_what_arrives(services_env, tmp
     runner.stop_all()  # what Ctrl-C does: the watch ends after the current round
     thread.join(timeout=120)
     assert result.get("code") == 0
+    assert stages["documents"]["finished"] == 3  # files taken in, the broken one included
     assert stages["extract"]["finished"] == 2 and stages["enrich"]["finished"] == 16
     assert set(stages["enrich"]["outcomes"]) <= {"matched", "unmatched"}
     out = capsys.readouterr().out
-    assert "2 files added" in out and "references   : 16 extracted" in out
+    assert "3 files added" in out and "references   : 16 extracted" in out
+    quarantined = [ln for ln in out.splitlines() if ln.startswith("quarantined")]
+    assert len(quarantined) == 1 and "broken" in quarantined[0]
 
 
 def test_dashboard_shows_stages_rates_eta_errors_and_services():

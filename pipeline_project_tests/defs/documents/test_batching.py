@@ -53,3 +53,18 @@ def test_claim_moves_files_out_of_the_inbox_and_is_repeatable(tmp_path):
     assert not a.exists() and not b.exists()
     batching.finish_claim(batches_dir / batch_id, inbox)  # after a crash: nothing moves twice
     assert batching.batch_ids_on_disk(batches_dir) == [batch_id]
+
+
+def test_a_big_drop_is_counted_over_several_ticks_oldest_first(tmp_path):
+    inbox = tmp_path / "inbox"
+    paths = [samples.born_digital_pdf(inbox / f"p{i}.pdf", pages=1, seed=i) for i in range(3)]
+    for i, path in enumerate(paths):  # p0 oldest
+        __import__("os").utime(path, (1000.0 + i, 1000.0 + i))
+    known = {}
+    seen = []
+    for tick in range(3):  # no time left for counting: one new file per tick, the oldest first
+        found = batching.scan_inbox(inbox, known, POLICY, now=2000.0 + tick, count_budget_seconds=0)
+        seen.append([f.path for f in found])
+        known = {f.path: {"size": f.size, "mtime": f.mtime, "pages": f.pages, "first_seen": f.first_seen}
+                 for f in found}
+    assert seen == [["p0.pdf"], ["p0.pdf", "p1.pdf"], ["p0.pdf", "p1.pdf", "p2.pdf"]]

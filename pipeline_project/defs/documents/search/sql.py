@@ -61,12 +61,26 @@ ORDER BY score DESC, m.chunk_id
 LIMIT $limit
 """
 
+# BM25's ceiling for this query: every query term once in a chunk of average length (the sum of their
+# idf). A chunk's BM25 over it is the share of the query's weight it matches: ~1 for a pasted line.
+BM25_CEILING = f"""
+WITH q AS ({QUERY_TERMS}),
+stats AS (SELECT count(*)::DOUBLE AS n FROM search_chunks),
+df AS (SELECT q.term, count(t.chunk_id)::DOUBLE AS df FROM q LEFT JOIN search_terms t USING (term) GROUP BY q.term)
+SELECT coalesce(sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))), 0) FROM df CROSS JOIN stats s
+"""
+
 # vectors are L2-normalised, so the inner product is the cosine
 VECTOR = """
 SELECT chunk_id, list_inner_product(embedding, $vector::FLOAT[]) AS score
 FROM embeddings WHERE model = $model
 ORDER BY score DESC, chunk_id
 LIMIT $limit
+"""
+
+VECTOR_OF = """
+SELECT chunk_id, list_inner_product(embedding, $vector::FLOAT[]) AS score
+FROM embeddings WHERE model = $model AND chunk_id IN (SELECT unnest($ids::VARCHAR[]))
 """
 
 HITS = """
@@ -81,9 +95,4 @@ SELECT p.doc_id, p.page, p.text
 FROM pages p JOIN (SELECT unnest($docs::VARCHAR[]) AS doc_id, unnest($first::INTEGER[]) AS a,
                           unnest($last::INTEGER[]) AS b) r
   ON p.doc_id = r.doc_id AND p.page BETWEEN r.a AND r.b
-"""
-
-COUNTS = """
-SELECT (SELECT count(*) FROM search_chunks) AS indexed,
-       (SELECT count(*) FROM embeddings WHERE model = $model) AS embedded
 """
