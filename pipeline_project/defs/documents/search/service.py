@@ -91,6 +91,12 @@ def local_search(query: str, k: int = 5, mode: str = "hybrid") -> dict:
         enc = embedding.encoder(embedding.resolve_model_path(model), embedding.backend_from_env(), os.cpu_count() or 1)
         return enc.encode(texts)
 
+    pg_url = os.environ.get("PIPELINE_WAREHOUSE_URL", "").strip()
+    if pg_url:  # the warehouse on PostgreSQL (docs/POSTGRES.md); its connection needs no Dagster either
+        from pipeline_project.lib.pg import PgConnection
+
+        hits = engine.search(lambda: PgConnection(pg_url), embed, model, query, k=k, mode=mode)
+        return _answer(query, k, mode, hits, started, database, "cli")
     if not database.exists():
         return _answer(query, k, mode, [], started, database, "cli")
     hits = engine.search(lambda: open_database(database), embed, model, query, k=k, mode=mode)
