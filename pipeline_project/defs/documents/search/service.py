@@ -57,9 +57,13 @@ def _answer(query: str, k: int, mode: str, hits: list[dict], started: float, dat
 # ---------------------------------------------------------------- in the web server (model kept loaded)
 
 def warm() -> None:
+    """Load the model now, if its export is made already (a first export, ~20 s of CPU, waits for a search)."""
+    from pipeline_project.lib import embedding
     from pipeline_project.lib.resources import shared
 
-    shared().embedder.embed(["warm up"])
+    embedder = shared().embedder
+    if embedding.is_exported(embedder.model_path, embedder.backend_name()):
+        embedder.embed(["warm up"])
 
 
 def search_shared(query: str, k: int = 5, mode: str = "hybrid") -> dict:
