@@ -64,7 +64,7 @@ def embedded_batches(home: Path) -> tuple[set[str], set[str]]:
 def wait_all_embedded(home: Path, inbox: Path, timeout: float = 3600) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        waiting = [p for p in inbox.iterdir() if not p.name.startswith(".")]
+        waiting = [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")]  # other domains keep folders here
         registered, done = embedded_batches(home)
         if not waiting and registered and registered <= done:
             return time.monotonic()

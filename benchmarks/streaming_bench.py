@@ -173,6 +173,10 @@ def bench_slurm(pages: int) -> None:
         dg.materialize([ocr_probe], run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
         step_wall = time.monotonic() - started
     m = box["r"].metadata
+    if m.get("slurm_outcome") == "not_needed":  # born-digital pages are read here; only scans go to the GPU
+        print(f"slurm: {m['pages_text_layer']} text-layer pages, 0 sent to the GPU: no job (born-digital routing); "
+              "job overhead: benchmarks/slurm_routing_bench.py")
+        return
     overhead = m["slurm_overhead_seconds"]
     print(f"slurm: 1 job, {m['pages_ocr']} pages: batch wall {m['batch_wall_seconds']:.1f} s "
           f"(Dagster run {step_wall:.1f} s), payload {m['payload_seconds']:.1f} s, SLURM+ssh+Pipes overhead "

@@ -71,7 +71,8 @@ def drop_database(server_url: str, url: str) -> None:
 def wait_embedded(home: Path, inbox: Path, timeout: float = 3600) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        waiting = [p for p in inbox.iterdir() if not p.name.startswith(".")]
+        # PDFs still in the inbox (other domains keep folders there: inbox/web, inbox/drawings)
+        waiting = [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")]
         registered, done = embedded_batches(home)  # dagster.yaml holds the instance's URL
         if not waiting and registered and registered <= done:
             return time.monotonic()

@@ -97,10 +97,19 @@ def _fingerprint(model_path: str) -> str:
     return h.hexdigest()[:12]
 
 
+def _cached_file(model_path: str, backend: str) -> Path:
+    folder = models_dir() / f"onnx-{_fingerprint(model_path)}"
+    return folder / ("model_int8.onnx" if backend == "onnx-int8" else "model.onnx")  # openvino reads model.onnx
+
+
+def is_exported(model_path: str, backend: str) -> bool:
+    return backend == "torch" or _cached_file(model_path, backend).exists()
+
+
 def onnx_path(model_path: str, backend: str) -> Path:
     """The exported model file for `backend`, made now if it is not cached yet."""
-    folder = models_dir() / f"onnx-{_fingerprint(model_path)}"
-    target = folder / ("model_int8.onnx" if backend == "onnx-int8" else "model.onnx")  # openvino reads model.onnx
+    target = _cached_file(model_path, backend)
+    folder = target.parent
     if target.exists():
         return target
     folder.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,15 @@ ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dagste
 
 
 def in_flight(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str] | None = None) -> list[dg.DagsterRun]:
-    """Queued, starting or running runs of `job_name` (optionally with these tags)."""
-    return list(instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=ACTIVE, tags=tags or {})))
+    """Queued, starting or running runs of `job_name` (optionally with these tags), and runs a stop
+    interrupted whose resume is not queued yet: after an unclean stop the next start queues them once
+    the UI answers, and a sensor ticking before that must not request the same partition again."""
+    from pipeline_project.lib import resume
+
+    active = list(instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=ACTIVE, tags=tags or {})))
+    waiting = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=resume.ENDED_BY_STOP,
+                                              tags={**(tags or {}), resume.INTERRUPTED: list(resume.HOW)}))
+    return active + [r for r in waiting if resume.RESUMED_AS not in r.tags]
 
 
 def partitions_in_flight(instance: dg.DagsterInstance, job_name: str) -> set[str]:

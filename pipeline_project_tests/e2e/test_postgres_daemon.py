@@ -99,10 +99,11 @@ def cli(env, *args) -> str:
                           text=True, check=True).stdout
 
 
+@pytest.mark.timeout(1800)  # four runs on two cores take ~5 minutes; a crowded machine, up to 3 times that
 def test_four_concurrent_runs_on_postgres(pg_env, daemon):
     data, env = pg_env
     home = data / "dagster_home"
-    runs = wait_for(lambda: finished_runs(home), timeout=900, interval=3,
+    runs = wait_for(lambda: finished_runs(home), timeout=1500, interval=3,
                     what=f"{RUNS} runs to finish (daemon log: {data / 'daemon.log'})")
     records = [r for r, _ in runs]
     assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)

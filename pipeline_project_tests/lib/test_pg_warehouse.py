@@ -142,5 +142,11 @@ def test_documents_and_search_on_postgres_match_duckdb(corpus, instance, storage
         assert pg_hits[mode][0]["source_file"] == "scan.pdf" and "Crane" in pg_hits[mode][0]["text"], mode
     for mode in ("vector", "lexical"):  # cosine and BM25 scores computed by each engine
         assert [h["score"] for h in pg_hits[mode]] == pytest.approx([h["score"] for h in duck_hits[mode]], abs=1e-4)
+    # the CLI's search (no Dagster, no server) reads the same Postgres warehouse
+    from pipeline_project.defs.documents.search import service
+
+    monkeypatch.setenv("PIPELINE_WAREHOUSE_URL", warehouse.url)
+    cli_hits = service.search("crane repair at the harbour", k=3, mode="hybrid", use_server=False)["hits"]
+    assert [h["chunk_id"] for h in cli_hits] == [h["chunk_id"] for h in pg_hits["hybrid"]]
     counts = stage_counts(warehouse)
     assert (counts["accepted"], counts["quarantined"], counts["dead_letters"]) == (4, 5, 0)

@@ -1,6 +1,7 @@
 """A SLURM job survives its Dagster run: SIGKILL the run worker while the batch's OCR job sleeps on
 the real local cluster; the daemon's retry reattaches to that same job instead of submitting another,
-and the batch completes. sacct shows one job for the batch. (Tesseract stands in for olmOCR.)"""
+and the batch completes. sacct shows one job for the batch. (Tesseract stands in for olmOCR; the test
+payload holds the job RUNNING until the retry has reattached, whatever the machine's load.)"""
 
 import json
 import os
@@ -17,7 +18,7 @@ from pipeline_project_tests.conftest import PROJECT_ROOT
 from pipeline_project_tests.defs.documents.helpers import wait_for
 from pipeline_project_tests.e2e.test_daemon import _run_pid, daemon  # noqa: F401  (the real daemon)
 
-from .conftest import PAYLOADS
+from .conftest import PAYLOADS, STATE_DIR
 
 pytestmark = [pytest.mark.slurm, pytest.mark.e2e, pytest.mark.timeout(600, method="thread")]
 BIN = Path(sys.executable).parent
@@ -25,7 +26,7 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture
 def project_env(slurm_env, tmp_path):
-    """The e2e project (test_daemon.py's), with OCR on the local cluster and a job that sleeps 40 s."""
+    """The e2e project (test_daemon.py's), with OCR on the local cluster and a job held RUNNING until released."""
     data = tmp_path / "data"
     env = dict(os.environ, PIPELINE_DATA_DIR=str(data), DAGSTER_HOME=str(data / "dagster_home"),
                PIPELINE_BATCH_MAX_WAIT_SECONDS="5", PIPELINE_OCR_ENGINE="slurm",
@@ -64,16 +65,37 @@ def test_killed_run_is_retried_onto_the_same_slurm_job(project_env, daemon):
                                          what=f"the OCR job to be running (daemon log: {data / 'daemon.log'})")
     os.kill(pid, signal.SIGKILL)  # the run dies; its SLURM job sleeps on
 
-    def batch_embedded():
+    def retry_waits_on_the_job():
         with dg.DagsterInstance.from_config(home) as instance:
-            return instance.get_materialized_partitions(dg.AssetKey("embeddings"))
+            for retry in instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run_id})):
+                if any(f"reattaching to SLURM job {job_id}" in (e.user_message or "")
+                       for e in instance.all_logs(retry.run_id)):
+                    return retry.run_id
+        return None
 
-    (batch_id,) = wait_for(batch_embedded, timeout=480, interval=2,
-                           what=f"the retried run to finish the batch (daemon log: {data / 'daemon.log'})")
+    wait_for(retry_waits_on_the_job, timeout=300, interval=1,
+             what=f"the retried run to reattach (daemon log: {data / 'daemon.log'})")
+    release = STATE_DIR / "release" / job_id
+    release.parent.mkdir(exist_ok=True)
+    release.touch()  # only now may the job finish: it was RUNNING the whole time the retry started
+    try:
+        check_the_retry(data, home, run_id, name, job_id, since)
+    finally:
+        release.unlink()  # job ids start again after a cluster wipe
+
+
+def check_the_retry(data, home, run_id, name, job_id, since):
+    def retry_finished():
+        with dg.DagsterInstance.from_config(home) as instance:
+            retries = instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run_id}))
+            return retries if retries and all(r.is_finished for r in retries) else None
+
+    (retry,) = wait_for(retry_finished, timeout=480, interval=2,
+                        what=f"the retried run to finish the batch (daemon log: {data / 'daemon.log'})")
+    assert retry.status == dg.DagsterRunStatus.SUCCESS
     with dg.DagsterInstance.from_config(home) as instance:
         assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
-        (retry,) = instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run_id}))
-        assert retry.status == dg.DagsterRunStatus.SUCCESS
+        (batch_id,) = instance.get_materialized_partitions(dg.AssetKey("embeddings"))
         event = instance.get_latest_materialization_event(dg.AssetKey("ocr_jsonl"))
         meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
     assert event.run_id == retry.run_id

@@ -15,6 +15,7 @@ from pipeline_project.defs.documents.batching import read_manifest
 from pipeline_project.defs.documents.ocr.base import OcrBatchResult, OcrEngine
 from pipeline_project.defs.documents.olmocr_format import doc_id_of, write_jsonl
 from pipeline_project.defs.documents.partitions import ocr_batches
+from pipeline_project.defs.documents.resources import embedding_engine_from_env
 from pipeline_project.defs.documents import stages, warehouse_io
 from pipeline_project.defs.documents.search import index as search_index
 from pipeline_project.defs.web import intake as web_intake  # batches of crawled pages take the same chain
@@ -195,24 +196,28 @@ def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, storage: S
     description="One sentence-transformers vector per chunk per model; chunks already embedded with "
     "the same model are reused, not embedded again.",
 )
-def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbedderResource):
+def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbedderResource,
+               storage: StorageResource):
     started = time.monotonic()
     batch_id = context.partition_key
     todo, reused = warehouse_io.chunks_to_embed(warehouse, batch_id, embedder.model)
-    vectors = []
-    for start in range(0, len(todo), 512):
-        vectors.extend(embedder.embed(todo["text"].iloc[start:start + 512].tolist()))
-        context.log.info(f"embedded {min(start + 512, len(todo))}/{len(todo)} chunks of {batch_id}")
+    # PIPELINE_EMBEDDING_ENGINE: local (here) | slurm (one cluster job for the batch)
+    engine = embedding_engine_from_env()
+    embedded = engine.embed_batch(context, batch_id, todo["text"].tolist(), embedder, storage.batches / batch_id)
+    vectors = embedded.vectors
     warehouse_io.save_embeddings(warehouse, batch_id, embedder.model, todo["chunk_id"].tolist(), vectors)
     seconds = time.monotonic() - started
     return dg.MaterializeResult(
         metadata={
             "model": embedder.model,
-            "backend": embedder.running_backend() if len(todo) else embedder.backend_name(),
+            # (a remote engine reports its own backend below, without loading the model here)
+            "backend": embedder.running_backend() if len(todo) and engine.engine_name == "local"
+            else embedder.backend_name(),
             "embedded": len(todo),
             "reused": reused,
             "seconds": round(seconds, 2),
             "chunks_per_second": round(len(todo) / seconds, 2) if seconds and len(todo) else 0.0,
+            **embedded.metadata,
         },
         check_results=[checks.embeddings_result(warehouse, batch_id, embedder.model)],
     )

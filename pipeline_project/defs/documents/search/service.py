@@ -57,9 +57,13 @@ def _answer(query: str, k: int, mode: str, hits: list[dict], started: float, dat
 # ---------------------------------------------------------------- in the web server (model kept loaded)
 
 def warm() -> None:
+    """Load the model now, if its export is made already (a first export, ~20 s of CPU, waits for a search)."""
+    from pipeline_project.lib import embedding
     from pipeline_project.lib.resources import shared
 
-    shared().embedder.embed(["warm up"])
+    embedder = shared().embedder
+    if embedding.is_exported(embedder.model_path, embedder.backend_name()):
+        embedder.embed(["warm up"])
 
 
 def search_shared(query: str, k: int = 5, mode: str = "hybrid") -> dict:
@@ -87,6 +91,12 @@ def local_search(query: str, k: int = 5, mode: str = "hybrid") -> dict:
         enc = embedding.encoder(embedding.resolve_model_path(model), embedding.backend_from_env(), os.cpu_count() or 1)
         return enc.encode(texts)
 
+    pg_url = os.environ.get("PIPELINE_WAREHOUSE_URL", "").strip()
+    if pg_url:  # the warehouse on PostgreSQL (docs/POSTGRES.md); its connection needs no Dagster either
+        from pipeline_project.lib.pg import PgConnection
+
+        hits = engine.search(lambda: PgConnection(pg_url), embed, model, query, k=k, mode=mode)
+        return _answer(query, k, mode, hits, started, database, "cli")
     if not database.exists():
         return _answer(query, k, mode, [], started, database, "cli")
     hits = engine.search(lambda: open_database(database), embed, model, query, k=k, mode=mode)
