@@ -18,6 +18,7 @@ from pipeline_project import samples
 from pipeline_project_tests import postgres
 from pipeline_project_tests.conftest import PROJECT_ROOT
 from pipeline_project_tests.defs.documents.helpers import wait_for
+from pipeline_project_tests.processes import kill_by_dagster_home
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -73,6 +74,7 @@ def daemon(pg_env, corpus):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    kill_by_dagster_home(env["DAGSTER_HOME"])
 
 
 def finished_runs(home: Path) -> list[tuple[dg.RunRecord, float]]:
