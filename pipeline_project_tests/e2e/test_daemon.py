@@ -20,6 +20,7 @@ from pipeline_project_tests.conftest import PROJECT_ROOT
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project_tests.conftest import age
 from pipeline_project_tests.defs.documents.helpers import snapshot, wait_for
+from pipeline_project_tests.processes import running_daemon
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -38,16 +39,8 @@ def project_env(tmp_path):
 @pytest.fixture
 def daemon(project_env):
     data, env = project_env
-    log = open(data / "daemon.log", "w")
-    proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=PROJECT_ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    yield proc
-    os.killpg(proc.pid, signal.SIGTERM)  # stop by PID, with its run workers
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    with running_daemon(data, env) as proc:
+        yield proc
 
 
 def embedded_partitions(home: Path) -> set[str]:

@@ -5,7 +5,6 @@ the same time), every document ends embedded and `pipeline-project search` finds
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pipeline_project import samples
 from pipeline_project_tests import postgres
 from pipeline_project_tests.conftest import PROJECT_ROOT
 from pipeline_project_tests.defs.documents.helpers import wait_for
-from pipeline_project_tests.processes import kill_by_dagster_home
+from pipeline_project_tests.processes import running_daemon
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -64,17 +63,8 @@ def corpus(pg_env, tmp_path):
 @pytest.fixture
 def daemon(pg_env, corpus):
     data, env = pg_env
-    log = open(data / "daemon.log", "w")
-    proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=PROJECT_ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    yield proc
-    os.killpg(proc.pid, signal.SIGTERM)  # stop by PID, with its run workers
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    kill_by_dagster_home(env["DAGSTER_HOME"])
+    with running_daemon(data, env) as proc:
+        yield proc
 
 
 def finished_runs(home: Path) -> list[tuple[dg.RunRecord, float]]:

@@ -5,7 +5,6 @@ ends embedded, and graph_sink_automation writes each batch to a real Bolt server
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from pipeline_project.samples.sites import GeneratedSite, crawl_config_yaml
 from pipeline_project_tests.conftest import PROJECT_ROOT
 from pipeline_project_tests.defs.documents.helpers import wait_for
 from pipeline_project_tests.defs.web.conftest import bolt_server  # noqa: F401 - the session's Bolt server
+from pipeline_project_tests.processes import running_daemon
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -62,17 +62,8 @@ def registered(site, project_env) -> str:
 @pytest.fixture
 def daemon(project_env, registered):
     data, env = project_env
-    log = open(data / "daemon.log", "w")
-    proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=PROJECT_ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    yield proc
-    os.killpg(proc.pid, signal.SIGTERM)  # stop by PID, with its run workers
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    log.close()
+    with running_daemon(data, env) as proc:
+        yield proc
 
 
 def _cli(env, *args) -> str:
