@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import signal as sps
-from scipy import stats
 
 DIMENSIONS = {
     "completeness": ("complete", "gappy", "sparse"),
@@ -74,6 +72,9 @@ def _acf(x: np.ndarray, lag: int) -> float:
 
 def stat_labels(values: np.ndarray) -> dict[str, str]:
     """From this week's raw values with scipy; long series are strided to 20k points."""
+    from scipy import signal as sps  # scipy costs ~1.4 s: not on every definitions load
+    from scipy import stats
+
     values = np.asarray(values, dtype="float64")
     finite_mask = np.isfinite(values)
     x = values[finite_mask]
