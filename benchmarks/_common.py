@@ -18,31 +18,51 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def tree_rss_bytes(pid: int) -> int:
-    total, stack = 0, [pid]
+def _tree(pid: int) -> list[int]:
+    out, stack = [], [pid]
     while stack:
         p = stack.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-        stack += _children(p)
-    return total
+        if Path(f"/proc/{p}").exists():
+            out.append(p)
+            stack += _children(p)
+    return out
+
+
+def _status_kib(pid: int, field: str, file: str = "status") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Sum of the RSS of a process and its descendants: pages shared between them (the same Python,
+    Dagster and library code loaded by each) are counted once per process."""
+    return sum(_status_kib(p, "VmRSS") for p in _tree(pid)) * 1024
+
+
+def tree_pss_bytes(pid: int) -> int:
+    """Sum of the PSS (proportional set size) of a process tree: each shared page is split between the
+    processes sharing it, so the sum is the memory the tree really holds."""
+    return sum(_status_kib(p, "Pss", "smaps_rollup") for p in _tree(pid)) * 1024
 
 
 class PeakRss:
-    """Samples the RSS of a process tree every `interval` seconds in a thread; `.peak` in bytes."""
+    """Samples a process tree every `interval` seconds in a thread: `.peak` (summed RSS, bytes) and
+    `.peak_pss` (summed PSS, bytes), the peaks of each."""
 
     def __init__(self, pid: int, interval: float = 0.2):
-        self.pid, self.interval, self.peak = pid, interval, 0
+        self.pid, self.interval, self.peak, self.peak_pss = pid, interval, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.is_set():
             self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            self.peak_pss = max(self.peak_pss, tree_pss_bytes(self.pid))
             time.sleep(self.interval)
 
     def __enter__(self):

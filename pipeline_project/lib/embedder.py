@@ -21,9 +21,10 @@ class EmbedderResource(dg.ConfigurableResource):
 
     model: str = DEFAULT_MODEL
     batch_size: int = 32
-    # 0 = cores ÷ PIPELINE_MAX_CONCURRENT_RUNS: runs of different batches overlap, and threads that
-    # oversubscribe the cores spin against each other (measured: 2 runs × 2 threads on 2 cores
-    # embedded ~3× slower than 2 runs × 1 thread).
+    # 0 = cores ÷ PIPELINE_EMBEDDING_SLOTS (the embedding_model pool, default 1 slot): at most that many
+    # embeddings steps run at once, so each may use its share of every core. Threads of two models on
+    # the same cores spin against each other (measured before the pool: 2 runs × 2 threads on 2 cores
+    # embedded ~3× slower than 2 runs × 1 thread); one model beside OCR's Tesseract does not.
     threads: int = 0
     # "" = $PIPELINE_EMBEDDING_BACKEND, default openvino; onnx, onnx-int8 or torch (see lib/embedding.py).
     # Every backend writes vectors of the same model (cosine to torch fp32 > 0.99), so they share one key.
@@ -45,7 +46,7 @@ class EmbedderResource(dg.ConfigurableResource):
     def torch_threads(self) -> int:
         if self.threads:
             return self.threads
-        return max(1, (os.cpu_count() or 1) // max(1, env_int("PIPELINE_MAX_CONCURRENT_RUNS", 2)))
+        return max(1, (os.cpu_count() or 1) // max(1, env_int("PIPELINE_EMBEDDING_SLOTS", 1)))
 
     def _model(self):
         return encoder(self.model_path, self.backend_name(), self.torch_threads())

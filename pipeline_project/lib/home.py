@@ -40,6 +40,18 @@ run_monitoring:
   start_timeout_seconds: 300
   cancel_timeout_seconds: 180
   poll_interval_seconds: 30
+  # a run that ended without giving back its pool slot (its worker was killed while it held the
+  # embedding model's slot) frees it after this long, instead of blocking every later embeddings step
+  free_slots_after_run_end_seconds: 60
+# Sensors tick in parallel threads: a slow tick (one sensor waiting on a busy code server) does not
+# hold back the others, e.g. a week of recordings queued while a batch is being OCR'd, or a lone PDF
+# dropped while an automation sensor evaluates.
+sensors:
+  use_threads: true
+  num_workers: 4
+auto_materialize:
+  use_threads: true
+  num_workers: 2
 telemetry:
   enabled: false
 nux:

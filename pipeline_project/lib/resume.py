@@ -71,8 +71,17 @@ def mark_failed(instance: dg.DagsterInstance, run_ids: list[str]) -> list[dg.Dag
         if run is not None and run.status in RUNNING:
             instance.report_run_failed(run, "Interrupted: the pipeline was stopped while this run was in "
                                             "flight. It resumes from here on the next start.")
+        free_pool_slots(instance, run_id)
         out.append(instance.get_run_by_id(run_id) or run)
     return out
+
+
+def free_pool_slots(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Give back the pool slots (e.g. the embedding model's) a run whose worker is gone held or waited
+    for: otherwise the slot stays taken, or is handed to the dead run's waiting step, and the resumed
+    run waits for it forever."""
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def finish_canceling(instance: dg.DagsterInstance) -> None:

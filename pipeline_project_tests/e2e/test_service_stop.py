@@ -1,8 +1,13 @@
 """`pipeline-project dev` stopped like a service: Ctrl-C (SIGINT to its process group, as a terminal
-sends it) while a batch is being OCR'd and an observations week waits in the run queue leaves no
-process behind — UI, code servers, daemon, run worker, Tesseract — and the next start finishes the
-interrupted batch by itself, exactly once, with tables equal to a clean run's, and runs the queued
-week once. The second start is then stopped with SIGTERM, as a service manager does."""
+sends it) while a batch is in flight (being OCR'd, or past OCR and waiting for the embedding model) and
+an observations week waits in the run queue leaves no process behind — UI, code servers, daemon, run
+worker, Tesseract — and the next start finishes the interrupted batch by itself, exactly once, with
+tables equal to a clean run's, and runs the queued week once. The second start is then stopped with
+SIGTERM, as a service manager does.
+
+The embedding model's pool has no slot during the first start, so the batch cannot finish before the
+stop however fast this machine OCRs it (a race the test would otherwise lose on a quiet machine and
+win under load, or the reverse); the second start gives the pool its slot back."""
 
 import os
 import re
@@ -20,6 +25,7 @@ import pytest
 
 from pipeline_project import samples
 from pipeline_project.lib import resume
+from pipeline_project.lib.home import EMBEDDING_POOL
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project.samples.matfiles import make_dataset
 from pipeline_project_tests.conftest import PROJECT_ROOT, age
@@ -133,17 +139,23 @@ def clean_tables(tmp_path, corpus):
 @pytest.fixture
 def project(tmp_path):
     data = tmp_path / "data"
-    # one run at a time, so the observations week waits in the queue while the batch is OCR'd
+    # one run at a time, so the observations week waits in the queue while the batch is in flight
     env = dict(os.environ, PIPELINE_DATA_DIR=str(data), DAGSTER_HOME=str(data / "dagster_home"),
                PIPELINE_BATCH_MAX_WAIT_SECONDS="5", PIPELINE_MAX_CONCURRENT_RUNS="1", **{MARK: uuid.uuid4().hex})
     env.pop("PIPELINE_OBSERVATIONS_CONFIGS", None)  # the dataset below, in the data dir
     write_config(data, "demo", sensor={"minimum_interval_seconds": 5})
     subprocess.run([str(BIN / "pipeline-project"), "init"], env=env, check=True, cwd=PROJECT_ROOT,
                    stdout=subprocess.DEVNULL)
+    embedding_slots(str(data / "dagster_home"), 0)  # the batch stays in flight until the test stops dev
     started: list[Dev] = []
     yield data, env, started
     for dev in started:
         dev.kill()
+
+
+def embedding_slots(home: str, slots: int) -> None:
+    with dg.DagsterInstance.from_config(home) as instance:
+        instance.event_log_storage.set_concurrency_slots(EMBEDDING_POOL, slots)
 
 
 DOCUMENTS_ASSETS = {dg.AssetKey(k) for k in ("raw_pdfs", "ocr_jsonl", "documents", "chunks", "embeddings")}
@@ -182,18 +194,18 @@ def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, cle
         with dg.DagsterInstance.from_config(home) as instance:
             return instance.get_runs(dg.RunsFilter(job_name="documents_job", statuses=[dg.DagsterRunStatus.STARTED]))
 
-    (run,) = wait_for(ocr_under_way, timeout=420, interval=0.5, what=f"OCR to be under way ({dev.log_path})")
+    (run,) = wait_for(ocr_under_way, timeout=420, interval=0.5, what="OCR to be under way", log=dev.log_path)
     batch = run.tags["dagster/partition"]
     make_dataset(data / "raw" / "demo", weeks=1, files_per_week=2, n=600)  # one week of recordings
     (week_run,) = wait_for(lambda: [r for r in week_runs(home) if r.status == dg.DagsterRunStatus.QUEUED],
-                           timeout=180, interval=0.5, what=f"the observations week to be queued ({dev.log_path})")
+                           timeout=180, interval=0.5, what="the observations week to be queued", log=dev.log_path)
     with dg.DagsterInstance.from_config(home) as instance:
-        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED, "the batch ended too soon"
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED, "the batch should be in flight"
     before = dev.stop(signal.SIGINT)
     assert any("tesseract" in " ".join(p.cmdline()) or "multiprocessing" in " ".join(p.cmdline())
                for p in still_running(before)), "the run's worker should have been running"
     wait_for(lambda: all_gone(dev, before), timeout=10, interval=0.2,
-             what=f"every process of `pipeline-project dev` to end ({dev.log_path})")
+             what="every process of `pipeline-project dev` to end", log=dev.log_path)
     assert dev.proc.wait(timeout=5) == 0
     said = dev.output()
     assert re.search(rf"in flight.*\n.*documents_job partition {batch}", said), said[-2000:]
@@ -203,6 +215,7 @@ def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, cle
     assert interrupted.status == dg.DagsterRunStatus.FAILURE
     assert interrupted.tags[resume.INTERRUPTED] == "stop"
 
+    embedding_slots(home, 1)
     dev = Dev(env, data / "dev2.log")
     started.append(dev)
 
@@ -211,7 +224,7 @@ def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, cle
             return batch in instance.get_materialized_partitions(dg.AssetKey("embeddings"))
 
     # generous: after the restart the queued week runs first, then the batch (one run at a time)
-    wait_for(batch_embedded, timeout=900, interval=2, what=f"the interrupted batch to finish ({dev.log_path})")
+    wait_for(batch_embedded, timeout=900, interval=2, what="the interrupted batch to finish", log=dev.log_path)
     runs = runs_of(home, batch)
     assert [r.run_id for r in runs][0] == run.run_id
     (resumed,) = runs[1:]  # exactly once: one more run of that batch, the resume
@@ -224,7 +237,7 @@ def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, cle
 
     # the week that was waiting in the queue ran after the restart, once
     wait_for(lambda: all(r.status == dg.DagsterRunStatus.SUCCESS for r in week_runs(home)), timeout=240,
-             interval=1, what=f"the queued observations week to run ({dev.log_path})")
+             interval=1, what="the queued observations week to run", log=dev.log_path)
     assert [r.run_id for r in week_runs(home)] == [week_run.run_id]
     storage = StorageResource(root=str(data))
     assert table(storage, "SELECT count(*) FROM item_ledger WHERE domain = 'observations' AND state = 'done'")[0][0] > 0
@@ -232,6 +245,6 @@ def test_ctrl_c_stops_everything_and_the_batch_resumes_once(project, corpus, cle
     # A service manager stops with SIGTERM: the same clean stop.
     before = dev.stop(signal.SIGTERM)
     wait_for(lambda: all_gone(dev, before), timeout=10, interval=0.2,
-             what=f"every process to end after SIGTERM ({dev.log_path})")
+             what="every process to end after SIGTERM", log=dev.log_path)
     assert dev.proc.wait(timeout=5) == 0
     assert "no process left running" in dev.output()

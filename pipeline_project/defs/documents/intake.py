@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pymupdf
+from typing import TYPE_CHECKING
 
 from pipeline_project.lib.hashing import sha256_file  # noqa: F401  (callers import it from here too)
+
+if TYPE_CHECKING:  # imported when a PDF is opened: ~0.6 s and its layout model, not on every code load
+    import pymupdf
 
 # Readers accept junk before the header; the PDF spec's implementations look within the first KiB.
 HEADER_SEARCH_BYTES = 1024
@@ -41,6 +43,8 @@ class IntakeVerdict:
 
 def open_pdf(path: Path) -> pymupdf.Document:
     """Open a PDF; names MuPDF cannot take (undecodable bytes) are read through a stream instead."""
+    import pymupdf
+
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:

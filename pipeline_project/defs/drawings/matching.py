@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pymupdf
+
+if TYPE_CHECKING:
+    import pymupdf
 
 THUMB_DPI = 10
 THUMB_SIZE = (160, 120)  # w, h: every thumbnail is compared at this size, landscape
@@ -49,6 +52,7 @@ class Match:
 def thumbnail(page: pymupdf.Page) -> np.ndarray:
     """A small float picture of the page's ink, landscape, normalised for correlation."""
     import cv2
+    import pymupdf
 
     from pipeline_project.defs.drawings.diff import to_ink
 

@@ -9,11 +9,12 @@ re-run walks the very same page list.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Callable
-
-import pymupdf
+from typing import TYPE_CHECKING, Callable
 
 from pipeline_project.defs.drawings import matching, sheets
+
+if TYPE_CHECKING:
+    import pymupdf
 
 
 @dataclass

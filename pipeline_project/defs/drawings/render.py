@@ -11,12 +11,15 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pymupdf
 
 from pipeline_project.lib.atomic import atomic_path
 from pipeline_project.lib.settings import env_int
+
+if TYPE_CHECKING:
+    import pymupdf
 
 DEFAULT_DPI = 220
 DEFAULT_MAX_PIXELS = 80_000_000
@@ -51,6 +54,8 @@ def _sniff(head: bytes) -> str:
 
 def open_set(path: Path, label: str = "") -> pymupdf.Document:
     """Open a drawing set for reading, or raise BadDrawingSet saying what is wrong with it."""
+    import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+
     path = Path(path)
     name = label or path.name
     try:
@@ -106,6 +111,8 @@ class Rendered:
 
 def render_page(doc: pymupdf.Document, index: int, dpi: int | None = None,
                 max_pixels: int | None = None) -> Rendered:
+    import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+
     page = doc.load_page(index)
     used = dpi_for(page, dpi or extraction_dpi(), max_pixels or max_page_pixels())
     pix = page.get_pixmap(dpi=used, colorspace=pymupdf.csRGB, alpha=False, annots=True)
@@ -115,6 +122,8 @@ def render_page(doc: pymupdf.Document, index: int, dpi: int | None = None,
 
 def render_clip(page: pymupdf.Page, clip: pymupdf.Rect, dpi: int) -> np.ndarray:
     """A grey picture of part of the page; `clip` in displayed page coordinates (points)."""
+    import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+
     pix = page.get_pixmap(dpi=dpi, clip=clip, colorspace=pymupdf.csGRAY, alpha=False)
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
 
@@ -134,6 +143,8 @@ class Word:
 
 def page_words(page: pymupdf.Page, scale: float = 1.0) -> list[Word]:
     """Text-layer words in displayed coordinates (points × scale; scale = dpi / 72 for pixels)."""
+    import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+
     words = []
     for x0, y0, x1, y1, text, *_ in page.get_text("words", sort=True):
         r = pymupdf.Rect(x0, y0, x1, y1) * page.rotation_matrix

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 CATCH22_DOCS = {
     "DN_HistogramMode_5": "mode of the z-scored distribution (5-bin histogram)",
@@ -55,6 +54,13 @@ MEASURE_DOCS = {**MOMENT_DOCS, **CATCH22_DOCS}
 assert len(MEASURE_NAMES) == 31
 
 
+def _stats():
+    """scipy.stats, imported when a week is measured (~0.7 s), not whenever the code location loads."""
+    from scipy import stats
+
+    return stats
+
+
 def moments(values: np.ndarray) -> dict[str, float]:
     values = np.asarray(values, dtype="float64")
     finite = values[np.isfinite(values)]
@@ -66,8 +72,8 @@ def moments(values: np.ndarray) -> dict[str, float]:
     return {
         "mean": float(finite.mean()),
         "std": std,
-        "skewness": 0.0 if constant else float(stats.skew(finite)),
-        "kurtosis": 0.0 if constant else float(stats.kurtosis(finite)),
+        "skewness": 0.0 if constant else float(_stats().skew(finite)),
+        "kurtosis": 0.0 if constant else float(_stats().kurtosis(finite)),
         "min": float(finite.min()),
         "max": float(finite.max()),
         "median": float(np.median(finite)),

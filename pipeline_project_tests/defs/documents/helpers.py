@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-
+from pathlib import Path
 
 from pipeline_project.defs.documents.partitions import ocr_batches
 from pipeline_project.defs.documents.sensors import cut_batches
@@ -40,11 +40,17 @@ def snapshot(storage) -> dict:
     }
 
 
-def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "condition"):
+def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "condition", log: Path | None = None):
+    """Poll until predicate() is truthy. On a timeout the error names `what` and, when `log` is given,
+    ends with that log's tail: CI shows only the assertion, not the files the test left behind."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    tail = ""
+    if log is not None and Path(log).exists():
+        tail = "\n--- last lines of " + str(log) + " ---\n" + "\n".join(
+            Path(log).read_text(errors="replace").splitlines()[-60:])
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}{tail}")

@@ -14,8 +14,6 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import pymupdf
-
 from pipeline_project.lib.atomic import read_json, write_json_atomic
 from pipeline_project.defs.documents.ocr.base import OcrBatchResult, OcrEngine, OcrInput
 from pipeline_project.defs.documents.olmocr_format import (
@@ -139,6 +137,8 @@ class LocalOcrEngine(OcrEngine):
 
     def _start_document(self, item: OcrInput, pool: ThreadPoolExecutor) -> list:
         """Per page: its text (text layer) or a future for Tesseract's text (image-only page)."""
+        import pymupdf  # here, not at code-location load (~0.6 s with its layout model)
+
         pages: list = []
         with pymupdf.open(item.pdf_path) as pdf:
             for page in pdf:
