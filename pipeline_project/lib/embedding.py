@@ -24,9 +24,7 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -177,10 +175,6 @@ class OnnxEncoder:
 
     def __init__(self, model_path: str, backend: str, threads: int):
         self.backend = backend
-        # OpenVINO runs `threads` one-thread streams, each batch on one of them: unlike threads that
-        # split every batch and meet at a barrier, a stream that loses its core to another process
-        # (the daemon, the next batch's OCR) holds up only its own batch
-        self.parallel = max(1, threads) if backend == "openvino" else 1
         self._run = (self._openvino if backend == "openvino" else self._onnxruntime)(
             onnx_path(model_path, backend), max(1, threads))
         tokenizer = load_tokenizer(model_path)
@@ -192,12 +186,9 @@ class OnnxEncoder:
         out = np.zeros((len(texts), 0), dtype=np.float32)
         # similar lengths batched together pad less (sentence-transformers does the same)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        batches = [[texts[i] for i in order[start:start + batch_size]] for start in range(0, len(order), batch_size)]
-        if self.parallel > 1 and len(batches) > 1:
-            with ThreadPoolExecutor(self.parallel) as pool:  # inference and tokenizing release the GIL
-                parts = list(pool.map(self._batch, batches))
-        else:
-            parts = [self._batch(b) for b in batches]
+        parts = []
+        for start in range(0, len(order), batch_size):
+            parts.append(self._batch([texts[i] for i in order[start:start + batch_size]]))
         if not parts:
             return out
         vectors = np.concatenate(parts)
@@ -232,20 +223,15 @@ class OnnxEncoder:
         import openvino as ov
 
         # CACHE_DIR: the compiled model is kept beside the export, so later loads skip compilation
-        compiled = ov.Core().compile_model(str(path), "CPU", {
-            "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": threads, "INFERENCE_NUM_THREADS": threads,
-            "CACHE_DIR": str(path.parent / "openvino_cache")})
+        compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                                               "CACHE_DIR": str(path.parent / "openvino_cache")})
         names = {i.get_any_name() for i in compiled.inputs}
-        requests: queue.Queue = queue.Queue()  # one infer request per stream, each used by one caller at a time
-        for _ in range(threads):
-            requests.put(compiled.create_infer_request())
+        lock = threading.Lock()  # one infer request at a time per compiled model
+        request = compiled.create_infer_request()
 
         def run(feed):
-            request = requests.get()
-            try:
+            with lock:
                 return request.infer({k: v for k, v in feed.items() if k in names})[0].copy()
-            finally:
-                requests.put(request)
         return run
 
 
