@@ -9,6 +9,7 @@ import pytest
 from dagster._core.storage.tags import MAX_RETRIES_TAG, PARENT_RUN_ID_TAG, ROOT_RUN_ID_TAG
 
 from pipeline_project.lib import resume
+from pipeline_project.lib.home import EMBEDDING_POOL
 
 
 @pytest.fixture
@@ -36,6 +37,23 @@ def test_an_interrupted_run_waits_for_its_resume_and_is_kept_from_daemon_retries
     assert ended.tags.get("dagster/will_retry") == "false"  # the daemon leaves it to the resume
     assert [r.run_id for r in resume.pending(instance)] == [run.run_id]
     assert resume._retry_budget(instance, ended) == "3"  # the configured 2, plus this resume
+
+
+def test_a_stopped_run_gives_back_the_embedding_slot_it_held_or_waited_for(instance):
+    """Otherwise the slot stays with the dead run (or is handed to its waiting step when it comes free)
+    and every later embeddings step, the resumed run's included, waits for it forever."""
+    storage = instance.event_log_storage
+    storage.set_concurrency_slots(EMBEDDING_POOL, 1)
+    holder, waiter, resumed = (add_run(instance, dg.DagsterRunStatus.STARTED) for _ in range(3))
+    assert storage.claim_concurrency_slot(EMBEDDING_POOL, holder.run_id, "embeddings").is_claimed
+    assert not storage.claim_concurrency_slot(EMBEDDING_POOL, waiter.run_id, "embeddings").is_claimed
+
+    resume.mark_interrupted(instance, [holder, waiter])
+    resume.mark_failed(instance, [holder.run_id, waiter.run_id])
+
+    info = storage.get_concurrency_info(EMBEDDING_POOL)
+    assert info.claimed_slots == [] and info.pending_steps == []
+    assert storage.claim_concurrency_slot(EMBEDDING_POOL, resumed.run_id, "embeddings").is_claimed
 
 
 def test_a_run_re_executed_already_is_not_resumed_again(instance):
