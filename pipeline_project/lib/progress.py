@@ -70,18 +70,24 @@ def run_and_follow(instance: dg.DagsterInstance, launch: Callable[[dict], object
     run_id, cursor, seen = None, None, []
     while True:
         alive = worker.is_alive()
-        if run_id is None:
-            runs = instance.get_runs(dg.RunsFilter(tags={TAG: tag_value}), limit=1)
-            run_id = runs[0].run_id if runs else None
-        if run_id is not None:
-            conn = instance.get_records_for_run(run_id, cursor=cursor,
-                                                of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-            cursor = conn.cursor
-            for record in conn.records:
-                mat = record.asset_materialization
-                if mat is not None:
-                    seen.append(mat)
-                    on_materialization(mat)
+        try:
+            if run_id is None:
+                runs = instance.get_runs(dg.RunsFilter(tags={TAG: tag_value}), limit=1)
+                run_id = runs[0].run_id if runs else None
+            if run_id is not None:
+                conn = instance.get_records_for_run(run_id, cursor=cursor,
+                                                    of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+                cursor = conn.cursor
+                for record in conn.records:
+                    mat = record.asset_materialization
+                    if mat is not None:
+                        seen.append(mat)
+                        on_materialization(mat)
+        except Exception as exc:  # SQLite storage: the run's own writes can lock a table for a moment
+            if "locked" not in str(exc).lower():
+                raise
+            time.sleep(poll_seconds)
+            continue  # read again next time; progress is shown late, never lost (the cursor did not move)
         if not alive:
             break
         time.sleep(poll_seconds)
