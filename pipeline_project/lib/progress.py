@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 import dagster as dg
+from sqlalchemy.exc import OperationalError
 
 from pipeline_project.lib.settings import data_dir
 
@@ -83,7 +84,7 @@ def run_and_follow(instance: dg.DagsterInstance, launch: Callable[[dict], object
                     if mat is not None:
                         seen.append(mat)
                         on_materialization(mat)
-        except Exception as exc:  # SQLite storage: the run's own writes can lock a table for a moment
+        except OperationalError as exc:  # SQLite storage: the run's own writes can lock a table for a moment
             if "locked" not in str(exc).lower():
                 raise
             time.sleep(poll_seconds)

@@ -131,6 +131,7 @@ def test_a_run_killed_mid_ocr_recovers_by_itself(project_env, daemon, tmp_path):
 
     (batch_id,) = wait_for(batch_embedded, timeout=420, interval=2,
                            what=f"the batch to be finished by a retry (daemon log: {data / 'daemon.log'})")
+
     def retry_statuses():
         with dg.DagsterInstance.from_config(home) as instance:
             return [r.status for r in instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run_id}))]

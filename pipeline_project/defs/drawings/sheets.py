@@ -19,7 +19,6 @@ import subprocess
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-
 from pipeline_project.defs.drawings.render import Word, page_words, render_clip, text_chars
 
 if TYPE_CHECKING:
@@ -182,8 +181,9 @@ def tesseract_words(gray, *, timeout: float = OCR_TIMEOUT, psm: int = 11) -> lis
 
 def title_block_clips(page: pymupdf.Page) -> list[pymupdf.Rect]:
     """Where a title block usually is: the lower-right corner, then the right-hand strip."""
-    r = page.rect
     import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+
+    r = page.rect
     cw = min(0.45 * r.width, TITLE_BLOCK_MAX_INCHES[0] * 72)
     ch = min(0.35 * r.height, TITLE_BLOCK_MAX_INCHES[1] * 72)
     strip_w = min(0.18 * r.width, 4.5 * 72)

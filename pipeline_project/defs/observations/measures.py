@@ -54,14 +54,9 @@ MEASURE_DOCS = {**MOMENT_DOCS, **CATCH22_DOCS}
 assert len(MEASURE_NAMES) == 31
 
 
-def _stats():
-    """scipy.stats, imported when a week is measured (~0.7 s), not whenever the code location loads."""
-    from scipy import stats
-
-    return stats
-
-
 def moments(values: np.ndarray) -> dict[str, float]:
+    from scipy import stats  # ~0.7 s: when a week is measured, not on every definitions load
+
     values = np.asarray(values, dtype="float64")
     finite = values[np.isfinite(values)]
     missing = 1.0 - finite.size / values.size if values.size else 1.0
@@ -72,8 +67,8 @@ def moments(values: np.ndarray) -> dict[str, float]:
     return {
         "mean": float(finite.mean()),
         "std": std,
-        "skewness": 0.0 if constant else float(_stats().skew(finite)),
-        "kurtosis": 0.0 if constant else float(_stats().kurtosis(finite)),
+        "skewness": 0.0 if constant else float(stats.skew(finite)),
+        "kurtosis": 0.0 if constant else float(stats.kurtosis(finite)),
         "min": float(finite.min()),
         "max": float(finite.max()),
         "median": float(np.median(finite)),
