@@ -13,6 +13,9 @@ import dagster as dg
 
 def build_definitions() -> dg.Definitions:
     """The whole code location, as a plain Definitions (for the CLI's in-process runs)."""
+    from pipeline_project.lib.pool_wait import patch_pool_wait
+
+    patch_pool_wait()  # a run waiting for the embedding model's pool slot sleeps (lib/pool_wait.py)
     return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
 
 

@@ -13,15 +13,19 @@ from pipeline_project.defs.bibliography import warehouse_io as io
 from pipeline_project.defs.bibliography.partitions import ocr_batches
 from pipeline_project.defs.bibliography import progress
 from pipeline_project.defs.bibliography.resources import BibliographyResource, services_lock
+from pipeline_project.lib.automation import follow_parents, once_done
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.warehouse import WarehouseResource
 
 GROUP = "bibliography"
-FOLLOW = dg.AutomationCondition.eager()
+FOLLOW = follow_parents()
+# A batch's references are extracted once the documents run has finished with the batch (embeddings
+# included): its run then takes neither a run slot nor CPU from the batch's embedding.
+AFTER_DOCUMENTS = (FOLLOW & once_done("embeddings")).with_label("follow documents once embedded")
 
 
 @dg.asset(
-    partitions_def=ocr_batches, group_name=GROUP, deps=[dg.AssetKey("documents")], automation_condition=FOLLOW,
+    partitions_def=ocr_batches, group_name=GROUP, deps=[dg.AssetKey("documents")], automation_condition=AFTER_DOCUMENTS,
     kinds={"duckdb"}, check_specs=checks.DOCUMENT_SPECS,
     description="The reference lists of every document of the batch, found in its page texts (headings in many "
     "languages, numbered lists without heading, several lists per document), split into entries and "

@@ -19,6 +19,7 @@ from pipeline_project.defs.documents.resources import embedding_engine_from_env
 from pipeline_project.defs.documents import stages, warehouse_io
 from pipeline_project.defs.documents.search import index as search_index
 from pipeline_project.defs.web import intake as web_intake  # batches of crawled pages take the same chain
+from pipeline_project.lib.automation import follow_parents
 from pipeline_project.lib.checks import dead_letters_result
 from pipeline_project.lib.embedder import EmbedderResource
 from pipeline_project.lib.home import EMBEDDING_POOL
@@ -26,9 +27,9 @@ from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.warehouse import WarehouseResource
 
 GROUP = DOMAIN = "documents"
-# Downstream stages follow any new materialization of their parent, including one made by hand in
-# the UI; the intake sensor requests the whole chain itself for new batches.
-FOLLOW = dg.AutomationCondition.eager()
+# Downstream stages follow any new materialization of their parent made outside their own chain's run,
+# e.g. by hand in the UI; the intake sensor requests the whole chain itself for new batches.
+FOLLOW = follow_parents()
 
 
 @dg.asset(

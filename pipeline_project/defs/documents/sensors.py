@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import dagster as dg
 
 from pipeline_project.defs.documents import batching, dispatch_policy
-from pipeline_project.defs.documents.jobs import documents_job
+from pipeline_project.defs.documents.jobs import chain_run_request, documents_job
 from pipeline_project.defs.documents.partitions import ocr_batches
+from pipeline_project.lib.automation import EVERY_DAEMON_LOOP_SECONDS
 from pipeline_project.lib import runs
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.settings import env_float, env_int, env_str
@@ -139,7 +140,7 @@ def _skip_message(tick: Tick) -> str:
 
 @dg.sensor(
     job=documents_job,
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=EVERY_DAEMON_LOOP_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Cuts OCR batches from the PDFs waiting in the inbox: at once after a quiet spell (local "
     "engine, a run slot free), a full batch as soon as ≥ PIPELINE_BATCH_MIN_PAGES (1000) pages wait, a partial one after a wait "
@@ -152,7 +153,7 @@ def ocr_batch_sensor(context: dg.SensorEvaluationContext, storage: StorageResour
         context.update_cursor(tick.cursor)
         return dg.SkipReason(_skip_message(tick))
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=b, partition_key=b, tags={"ocr_batch": b}) for b in tick.batch_ids],
+        run_requests=[chain_run_request(b) for b in tick.batch_ids],
         dynamic_partitions_requests=[ocr_batches.build_add_request(tick.batch_ids)],
         cursor=tick.cursor,
     )

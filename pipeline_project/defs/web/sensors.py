@@ -6,6 +6,7 @@ carries every embedded batch on into the graph when the graph sink is on."""
 import dagster as dg
 
 from pipeline_project.defs.web.graph_settings import graph_configured
+from pipeline_project.lib.automation import EVERY_DAEMON_LOOP_SECONDS
 from pipeline_project.lib.storage import StorageResource
 
 
@@ -38,19 +39,20 @@ def cut_web_batches(instance: dg.DagsterInstance, storage: StorageResource) -> t
 
 @dg.sensor(
     job_name="documents_job",
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=EVERY_DAEMON_LOOP_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Cuts crawled pages (item files in inbox/web) into batches of the documents chain while the "
     "crawl runs (PIPELINE_MODE=streaming) or once it has ended (batch).",
 )
 def web_items_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
+    from pipeline_project.defs.documents.jobs import chain_run_request
     from pipeline_project.defs.documents.partitions import ocr_batches
 
     ids, still = cut_web_batches(context.instance, storage)
     if not ids:
         return dg.SkipReason(f"{still} crawled pages waiting; no batch due yet" if still else "no crawled pages waiting")
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=b, partition_key=b, tags={"ocr_batch": b, "source_type": "web"}) for b in ids],
+        run_requests=[chain_run_request(b, source_type="web") for b in ids],
         dynamic_partitions_requests=[ocr_batches.build_add_request(ids)],
     )
 

@@ -6,6 +6,8 @@ import dagster as dg
 
 from pipeline_project import samples
 from pipeline_project.defs.documents.assets import documents_assets
+from pipeline_project.defs.documents.jobs import chain_run_request, documents_job
+from pipeline_project.lib.embedder import EmbedderResource
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project_tests.defs.documents.helpers import claim_inbox, snapshot, table
 
@@ -109,6 +111,28 @@ def test_hand_materialized_raw_pdfs_flows_on_by_automation(instance, resources, 
     for name in ("ocr_jsonl", "documents", "chunks", "embeddings"):
         assert result.get_requested_partitions(dg.AssetKey(name)) == {batch_id}
     assert result.get_num_requested(dg.AssetKey("raw_pdfs")) == 0
+
+
+def test_automation_never_runs_a_stage_the_batch_s_own_run_was_to_run(instance, resources, storage):
+    """One run per batch in the UI: a stage that the batch's own run (as the intake sensor requests it) was
+    to run, here a chunks step that failed, is not requested again by automation; only parents updated
+    outside that run are followed."""
+    broken = dict(resources, embedder=EmbedderResource(model=os.path.join(storage.root, "no_such_model")))
+    defs = dg.Definitions(assets=documents_assets, jobs=[documents_job], resources=broken)
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor  # before the batch
+    samples.born_digital_pdf(storage.inbox / "x.pdf", pages=1)
+    batch_id = claim_inbox(instance, storage)
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor).cursor  # new, missing
+
+    request = chain_run_request(batch_id)
+    run = defs.resolve_job_def(documents_job.name).execute_in_process(
+        partition_key=batch_id, asset_selection=request.asset_selection, tags=request.tags, instance=instance,
+        raise_on_error=False)
+    assert not run.success and [m.asset_key.path[-1] for m in run.get_asset_materialization_events()] == \
+        ["raw_pdfs", "ocr_jsonl", "documents"]  # chunks could not load its tokenizer
+
+    after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+    assert after.total_requested == 0
 
 
 def test_bad_files_with_the_same_name_are_both_kept(instance, resources, storage):

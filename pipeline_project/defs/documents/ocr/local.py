@@ -151,6 +151,10 @@ class LocalOcrEngine(OcrEngine):
                     pool.submit(tesseract_png, png, lang=self.language, timeout=self.page_timeout_seconds,
                                 psm=self.page_segmentation_mode)
                 )
+        if any(isinstance(p, Future) for p in pages):
+            # MuPDF keeps every decoded scan image in its cache (up to 256 MiB, ~12 MiB a page at 200 dpi)
+            # though no later document reuses it: empty it once the document's pages are rendered
+            pymupdf.TOOLS.store_shrink(100)
         return pages
 
     def _assemble(self, item: OcrInput, pages: list) -> dict:
