@@ -71,21 +71,47 @@ def wait_all_embedded(instance, inbox: Path, timeout: float = 3600, poll: float 
     raise TimeoutError("pipeline did not finish")
 
 
-def run_dagster(corpus: Path, total_pages: int) -> dict:
+SHARED_WORKSPACE = """\
+load_from:
+  - grpc_server:
+      socket: {socket}
+      location_name: pipeline_project
+"""
+
+
+def start_dagster(env: dict, data: Path, code_server: str) -> subprocess.Popen:
+    """The daemon, and the code server that launches the runs, in one process group (measured together).
+
+    shared: the code server is started once and the daemon pointed at it, as `pipeline-project dev`
+    (`dagster dev`) and production deployments run it. daemon: the daemon loads workspace.yaml itself,
+    and then replaces its code server every 60 s, the old one living on while its runs last."""
+    log = open(OUT / "daemon.log", "w")
+    if code_server == "daemon":
+        command = f"exec '{BIN}/dagster-daemon' run -w workspace.yaml"
+    else:
+        socket = data / "code_server.sock"
+        workspace = data / "workspace.yaml"
+        workspace.write_text(SHARED_WORKSPACE.format(socket=socket))
+        command = (f"'{BIN}/dagster' api grpc -m pipeline_project.definitions -a defs -s '{socket}' & "
+                   f"until '{BIN}/dagster' api grpc-health-check -s '{socket}' >/dev/null 2>&1; do sleep 0.5; done; "
+                   f"exec '{BIN}/dagster-daemon' run -w '{workspace}'")
+    return subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def run_dagster(corpus: Path, total_pages: int, code_server: str = "shared") -> dict:
     data = OUT / "dagster_data"
     shutil.rmtree(data, ignore_errors=True)
     env = dict(os.environ, PIPELINE_DATA_DIR=str(data), DAGSTER_HOME=str(data / "dagster_home"))
     subprocess.run([str(BIN / "pipeline-project"), "init"], env=env, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
-    log = open(OUT / "daemon.log", "w")
-    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    daemon = start_dagster(env, data, code_server)
     import dagster as dg
 
     # one instance for the whole measurement: opening one per poll cost the watcher ~25 % of a core,
     # taken from the pipeline it measures
     instance = dg.DagsterInstance.from_config(str(data / "dagster_home"))
     try:
-        time.sleep(8)  # daemon and code server up before the clock starts
+        time.sleep(12)  # code server and daemon up before the clock starts
         inbox = data / "inbox"
         with PeakRss(daemon.pid, interval=0.5) as rss:
             start = time.monotonic()
@@ -111,6 +137,7 @@ def run_dagster(corpus: Path, total_pages: int) -> dict:
         if searchable is None:  # indexed and embedded between two polls
             searchable = latency if found_by_search(data, probe) else float("nan")
         registered, _ = embedded_batches(instance)
+        timeline = run_timeline(instance)
     finally:
         instance.dispose()
         os.killpg(daemon.pid, signal.SIGTERM)
@@ -121,7 +148,25 @@ def run_dagster(corpus: Path, total_pages: int) -> dict:
         chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
     seconds = end - start
     return {"seconds": seconds, "pages_per_second": total_pages / seconds, "peak_rss": rss.peak, "peak_pss": rss.peak_pss,
-            "at_peak": rss.at_peak, "single_drop_seconds": latency, "single_drop_searchable_seconds": searchable, "batches": len(registered), "chunks": chunks}
+            "at_peak": rss.at_peak, "timeline": timeline, "single_drop_seconds": latency, "single_drop_searchable_seconds": searchable, "batches": len(registered), "chunks": chunks}
+
+
+def run_timeline(instance) -> list[str]:
+    """Each run's queue → start → end and its steps, in seconds from the first run's enqueue: where the
+    Dagster side's time went."""
+    records = sorted(((instance.get_run_stats(r.run_id), r) for r in instance.get_runs()),
+                     key=lambda x: x[0].enqueued_time or 0)
+    if not records:
+        return []
+    t0 = records[0][0].enqueued_time or 0
+    at = lambda t: f"{t - t0:5.1f}" if t else "    ?"  # noqa: E731
+    lines = []
+    for stats, run in records:
+        steps = ", ".join(f"{s.step_key} {at(s.start_time)}–{at(s.end_time)}"
+                          for s in instance.get_run_step_stats(run.run_id) if s.start_time)
+        lines.append(f"{run.job_name} {run.tags.get('dagster/partition', '')[-6:]} queued {at(stats.enqueued_time)}, "
+                     f"started {at(stats.start_time)}, ended {at(stats.end_time)} ({run.status.value}): {steps}")
+    return lines
 
 
 def lone_line(pdf: Path) -> str:
@@ -160,6 +205,10 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=200)
     parser.add_argument("--pages", type=int, default=10)
     parser.add_argument("--scans", type=int, default=20)
+    parser.add_argument("--code-server", choices=["shared", "daemon"], default="shared",
+                        help="shared: started once, as `pipeline-project dev` and production run it (default); "
+                        "daemon: loaded by the daemon from workspace.yaml, which replaces it every 60 s")
+    parser.add_argument("--timeline", action="store_true", help="print each run's steps with their times")
     parser.add_argument("--backends", default="",
                         help="embedding backends to run side by side, e.g. torch,openvino (default: the configured one)")
     args = parser.parse_args()
@@ -172,15 +221,15 @@ def main() -> None:
         if backend:
             os.environ["PIPELINE_EMBEDDING_BACKEND"] = backend  # the baseline, daemon and runs inherit it
             print(f"\n== embedding backend {backend}")
-        compare(corpus, total)
+        compare(corpus, total, args.code_server, args.timeline)
 
 
-def compare(corpus: Path, total: int) -> None:
+def compare(corpus: Path, total: int, code_server: str, timeline: bool) -> None:
     base = run_baseline(corpus, total)
     print(f"baseline (one process)   : {base['seconds']:.1f} s, {base['pages_per_second']:.1f} pages/s, "
           f"peak RSS {mib(base['peak_rss'])}, peak PSS {mib(base['peak_pss'])}, {base['chunks']} chunks")
-    dag = run_dagster(corpus, total)
-    print(f"dagster (daemon+sensor)  : {dag['seconds']:.1f} s, {dag['pages_per_second']:.1f} pages/s, "
+    dag = run_dagster(corpus, total, code_server)
+    print(f"dagster (daemon+sensor, {code_server} code server): {dag['seconds']:.1f} s, {dag['pages_per_second']:.1f} pages/s, "
           f"peak RSS {mib(dag['peak_rss'])}, peak PSS {mib(dag['peak_pss'])} (daemon, code server and runs), "
           f"{dag['batches']} batches, {dag['chunks']} chunks")
     print(f"peak memory dagster ÷ baseline: RSS {dag['peak_rss'] / base['peak_rss']:.2f}, "
@@ -190,6 +239,8 @@ def compare(corpus: Path, total: int) -> None:
         f"{name} {mib(rss)} ({mib(pss)} PSS)" for name, rss, pss in sorted(dag["at_peak"], key=lambda p: -p[1])))
     print(f"single PDF drop → embedded: {dag['single_drop_seconds']:.1f} s (target ≤ 30 s); "
           f"→ found by search: {dag['single_drop_searchable_seconds']:.1f} s (target ≤ 15 s)")
+    if timeline:
+        print("  runs (seconds from the first run queued):\n    " + "\n    ".join(dag["timeline"]))
     print(f"dagster ÷ baseline throughput: {dag['pages_per_second'] / base['pages_per_second']:.2f} (target ≥ 0.9)")
 
 

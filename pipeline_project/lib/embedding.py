@@ -175,7 +175,7 @@ class OnnxEncoder:
 
     def __init__(self, model_path: str, backend: str, threads: int):
         self.backend = backend
-        self._run = (self._openvino if backend == "openvino" else self._onnxruntime)(
+        self._run_all = (self._openvino if backend == "openvino" else self._onnxruntime)(
             onnx_path(model_path, backend), max(1, threads))
         tokenizer = load_tokenizer(model_path)
         self.tokenizer = tokenizer.__class__.from_str(tokenizer.to_str())  # own copy: truncation on
@@ -183,28 +183,30 @@ class OnnxEncoder:
         self.tokenizer.enable_padding()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        out = np.zeros((len(texts), 0), dtype=np.float32)
         # similar lengths batched together pad less (sentence-transformers does the same)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        parts = []
-        for start in range(0, len(order), batch_size):
-            parts.append(self._batch([texts[i] for i in order[start:start + batch_size]]))
-        if not parts:
-            return out
+        feeds = [self._feed([texts[i] for i in order[start:start + batch_size]])
+                 for start in range(0, len(order), batch_size)]
+        if not feeds:
+            return np.zeros((0, 0), dtype=np.float32)
+        parts: list = [None] * len(feeds)
+
+        def pool(index: int, hidden: np.ndarray) -> None:  # mean over the real tokens, then L2 norm
+            weights = feeds[index]["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            parts[index] = (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
+
+        self._run_all(feeds, pool)
         vectors = np.concatenate(parts)
         result = np.empty_like(vectors)
         result[order] = vectors
         return result
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
+    def _feed(self, texts: list[str]) -> dict:
         enc = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._run(feed)
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
     @staticmethod
     def _onnxruntime(path: Path, threads: int):
@@ -216,23 +218,46 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         inputs = {i.name for i in session.get_inputs()}
-        return lambda feed: session.run(None, {k: v for k, v in feed.items() if k in inputs})[0]
+
+        def run_all(feeds, on_output):
+            for index, feed in enumerate(feeds):
+                on_output(index, session.run(None, {k: v for k, v in feed.items() if k in inputs})[0])
+        return run_all
 
     @staticmethod
     def _openvino(path: Path, threads: int):
         import openvino as ov
 
-        # CACHE_DIR: the compiled model is kept beside the export, so later loads skip compilation
-        compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                               "CACHE_DIR": str(path.parent / "openvino_cache")})
+        # `threads` one-thread streams, each running its own batch: threads that split every batch meet
+        # at a barrier after each layer, so one that loses its core to another process (the daemon's
+        # sensor ticks, the next batch's OCR) holds up the other; a stream holds up only its own batch.
+        # Batches go through OpenVINO's AsyncInferQueue from this one thread (OpenVINO's documented
+        # way to keep several requests busy); two Python threads each calling infer() deadlocked in
+        # OpenVINO's input dispatcher. CACHE_DIR keeps the compiled model beside the export.
+        compiled = ov.Core().compile_model(str(path), "CPU", {
+            "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": threads, "INFERENCE_NUM_THREADS": threads,
+            "CACHE_DIR": str(path.parent / "openvino_cache")})
         names = {i.get_any_name() for i in compiled.inputs}
-        lock = threading.Lock()  # one infer request at a time per compiled model
-        request = compiled.create_infer_request()
+        queue = ov.AsyncInferQueue(compiled, threads)
+        lock = threading.Lock()  # one caller drives the queue at a time (the search server has several)
 
-        def run(feed):
+        def run_all(feeds, on_output):
+            failures: list[BaseException] = []
+
+            def done(request, index):  # in an OpenVINO thread; the output is valid until it returns
+                try:
+                    on_output(index, request.get_output_tensor(0).data)
+                except BaseException as exc:  # raised below, in the caller's thread
+                    failures.append(exc)
+
             with lock:
-                return request.infer({k: v for k, v in feed.items() if k in names})[0].copy()
-        return run
+                queue.set_callback(done)
+                for index, feed in enumerate(feeds):
+                    queue.start_async({k: v for k, v in feed.items() if k in names}, index)
+                queue.wait_all()
+            if failures:
+                raise failures[0]
+        return run_all
 
 
 class TorchEncoder:
