@@ -99,6 +99,20 @@ def start_dagster(env: dict, data: Path, code_server: str) -> subprocess.Popen:
                             start_new_session=True)
 
 
+def stop_group(leader: subprocess.Popen, grace: float = 60.0) -> None:
+    """Stop the daemon, the code server and any run still going, and wait until all have exited (a run
+    worker still closing would hold the warehouse's lock)."""
+    os.killpg(leader.pid, signal.SIGTERM)
+    leader.wait(timeout=grace)
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            os.killpg(leader.pid, signal.SIGKILL if time.monotonic() > deadline else 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+
+
 def run_dagster(corpus: Path, total_pages: int, code_server: str = "shared") -> dict:
     data = OUT / "dagster_data"
     shutil.rmtree(data, ignore_errors=True)
@@ -140,8 +154,7 @@ def run_dagster(corpus: Path, total_pages: int, code_server: str = "shared") -> 
         timeline = run_timeline(instance)
     finally:
         instance.dispose()
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=60)
+        stop_group(daemon)
     import duckdb
 
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:

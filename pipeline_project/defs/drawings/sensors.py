@@ -20,7 +20,6 @@ import dagster as dg
 
 from pipeline_project.defs.drawings.jobs import drawings_comparison_job
 from pipeline_project.defs.drawings.partitions import drawing_comparisons
-from pipeline_project.lib.automation import EVERY_DAEMON_LOOP_SECONDS
 from pipeline_project.lib.settings import env_float
 from pipeline_project.lib.storage import StorageResource
 from pipeline_project.lib.warehouse import WarehouseResource
@@ -101,7 +100,7 @@ def waiting_comparisons(instance: dg.DagsterInstance, warehouse: WarehouseResour
     return out
 
 
-@dg.sensor(job=drawings_comparison_job, minimum_interval_seconds=EVERY_DAEMON_LOOP_SECONDS, default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.sensor(job=drawings_comparison_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Submits inbox/drawings/<name>/{old,new}.pdf pairs and requests a run for every comparison "
            "waiting (from the inbox, the CLI or POST /api/v1/jobs).")
 def drawings_sensor(context: dg.SensorEvaluationContext, storage: StorageResource, warehouse: WarehouseResource):

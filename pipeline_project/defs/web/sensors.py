@@ -6,7 +6,6 @@ carries every embedded batch on into the graph when the graph sink is on."""
 import dagster as dg
 
 from pipeline_project.defs.web.graph_settings import graph_configured
-from pipeline_project.lib.automation import EVERY_DAEMON_LOOP_SECONDS
 from pipeline_project.lib.storage import StorageResource
 
 
@@ -39,7 +38,7 @@ def cut_web_batches(instance: dg.DagsterInstance, storage: StorageResource) -> t
 
 @dg.sensor(
     job_name="documents_job",
-    minimum_interval_seconds=EVERY_DAEMON_LOOP_SECONDS,
+    minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Cuts crawled pages (item files in inbox/web) into batches of the documents chain while the "
     "crawl runs (PIPELINE_MODE=streaming) or once it has ended (batch).",
