@@ -101,10 +101,11 @@ def start_dagster(env: dict, data: Path, code_server: str) -> subprocess.Popen:
 
 def stop_group(leader: subprocess.Popen, grace: float = 60.0) -> None:
     """Stop the daemon, the code server and any run still going, and wait until all have exited (a run
-    worker still closing would hold the warehouse's lock)."""
+    worker still closing would hold the warehouse's lock). A code server started on its own ignores
+    SIGTERM and SIGINT (it serves until killed), so whatever outlives the daemon by 10 s is killed."""
     os.killpg(leader.pid, signal.SIGTERM)
     leader.wait(timeout=grace)
-    deadline = time.monotonic() + grace
+    deadline = time.monotonic() + 10
     while True:
         try:
             os.killpg(leader.pid, signal.SIGKILL if time.monotonic() > deadline else 0)
