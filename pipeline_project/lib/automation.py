@@ -30,5 +30,5 @@ def follow_parents() -> dg.AutomationCondition:
 def once_done(asset_key: str) -> dg.AutomationCondition:
     """True while the same partition of `asset_key` is not being materialized: a follower that waits for
     the rest of another chain (and leaves it the CPU and the run slot) before it starts."""
-    return ~dg.AutomationCondition.asset_matches(dg.AssetKey(asset_key), dg.AutomationCondition.in_progress()) \
-        .with_label(f"{asset_key} not in progress")
+    in_progress = dg.AutomationCondition.asset_matches(dg.AssetKey(asset_key), dg.AutomationCondition.in_progress())
+    return (~in_progress).with_label(f"{asset_key} not in progress")
