@@ -60,12 +60,6 @@ def tree_rss_bytes(pid: int) -> int:
     return sum(_status_kib(p, "VmRSS") for p in _tree(pid)) * 1024
 
 
-def tree_pss_bytes(pid: int) -> int:
-    """Sum of the PSS (proportional set size) of a process tree: each shared page is split between the
-    processes sharing it, so the sum is the memory the tree really holds."""
-    return sum(_status_kib(p, "Pss", "smaps_rollup") for p in _tree(pid)) * 1024
-
-
 class PeakRss:
     """Samples a process tree every `interval` seconds in a thread: `.peak` (summed RSS, bytes) and
     `.peak_pss` (summed PSS, bytes), the peaks of each; `.at_peak`, the tree's processes at the RSS peak."""

@@ -9,8 +9,8 @@ Upstream noticed it (dagster-io/dagster#20367, closed without merging). This cla
 other way, to the time until the next claim check is due (Dagster's own back-off, 1 s growing to
 15 s); a slot freed meanwhile is taken at that check.
 
-Applied by the code location when it loads (run workers, the code server) and by the CLI; it is
-idempotent and leaves a Dagster whose method already returns a positive wait alone.
+Applied by the code location when it loads (run workers, the code server) and by the CLI, once per
+process. Remove it once the pinned Dagster's own method returns a positive wait.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def _sniff(head: bytes) -> str:
 
 def open_set(path: Path, label: str = "") -> pymupdf.Document:
     """Open a drawing set for reading, or raise BadDrawingSet saying what is wrong with it."""
-    import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+    import pymupdf  # when a drawing is read, not at code-location load (48 MiB)
 
     path = Path(path)
     name = label or path.name
@@ -111,7 +111,7 @@ class Rendered:
 
 def render_page(doc: pymupdf.Document, index: int, dpi: int | None = None,
                 max_pixels: int | None = None) -> Rendered:
-    import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+    import pymupdf  # when a drawing is read, not at code-location load (48 MiB)
 
     page = doc.load_page(index)
     used = dpi_for(page, dpi or extraction_dpi(), max_pixels or max_page_pixels())
@@ -122,7 +122,7 @@ def render_page(doc: pymupdf.Document, index: int, dpi: int | None = None,
 
 def render_clip(page: pymupdf.Page, clip: pymupdf.Rect, dpi: int) -> np.ndarray:
     """A grey picture of part of the page; `clip` in displayed page coordinates (points)."""
-    import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+    import pymupdf  # when a drawing is read, not at code-location load (48 MiB)
 
     pix = page.get_pixmap(dpi=dpi, clip=clip, colorspace=pymupdf.csGRAY, alpha=False)
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
@@ -143,7 +143,7 @@ class Word:
 
 def page_words(page: pymupdf.Page, scale: float = 1.0) -> list[Word]:
     """Text-layer words in displayed coordinates (points × scale; scale = dpi / 72 for pixels)."""
-    import pymupdf  # when a drawing is read, not at code-location load (~0.6 s with its layout model)
+    import pymupdf  # when a drawing is read, not at code-location load (48 MiB)
 
     words = []
     for x0, y0, x1, y1, text, *_ in page.get_text("words", sort=True):
