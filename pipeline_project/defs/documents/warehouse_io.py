@@ -67,7 +67,9 @@ def save_intake(warehouse: DuckDBResource, batch_id: str, records: list[dict]) -
     rows = [{k: clean_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
     frame = pd.DataFrame(rows, columns=[c for c in INTAKE_COLUMNS if c != "batch_id"])
     frame.insert(0, "batch_id", batch_id)
-    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True).dt.tz_localize(None)
+    # ISO8601, not a format guessed from the first row: isoformat() leaves out the microseconds when they
+    # are 0, and such a record (kept on disk for re-runs) would otherwise fail its batch on every retry
+    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True, format="ISO8601").dt.tz_localize(None)
     with connect(warehouse) as conn:
         ensure_schema(conn)
         conn.execute("BEGIN TRANSACTION")
